@@ -30,6 +30,8 @@ export interface PushOptions extends OpOptions {
 export interface Target {
   /** Human-readable name for messages: `127.0.0.1:5000/falco/rules` or `oci:/path/to/layout`. */
   readonly name: string;
+  /** Set by registry targets: lets copy() mount blobs across repositories of one registry. */
+  readonly location?: { registry: string; repository: string };
   fetch(desc: Descriptor, opts?: FetchOptions): Promise<Readable>;
   exists(desc: Descriptor, opts?: OpOptions): Promise<boolean>;
   push(desc: Descriptor, body: Readable | Uint8Array, opts?: PushOptions): Promise<void>;
