@@ -1,0 +1,33 @@
+import { ErrorCodes, isRulesctlError, type RulesctlError } from '../errors.js';
+import { ExitCodes } from './io.js';
+
+export interface RenderedError {
+  exitCode: number;
+  text: string;
+  json: { code: string; message: string; hint?: string; details?: Record<string, unknown> };
+}
+
+/**
+ * One renderer for every error (style practice 9): what failed, quoting the input, then what to do
+ * next. Library errors carry their own message and hint; anything else is a bug.
+ */
+export function renderError(err: unknown, opts: { verbose?: boolean } = {}): RenderedError {
+  if (isRulesctlError(err)) {
+    const e = err as RulesctlError;
+    const exitCode = e.code === ErrorCodes.USAGE ? ExitCodes.usage : ExitCodes.failure;
+    let text = `Error: ${e.message}\n`;
+    if (e.hint) text += `${e.hint}\n`;
+    if (opts.verbose && e.cause instanceof Error) text += `Caused by: ${e.cause.message}\n`;
+    const json: RenderedError['json'] = { code: e.code, message: e.message };
+    if (e.hint) json.hint = e.hint;
+    if (e.details) json.details = e.details;
+    return { exitCode, text, json };
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  const stack = err instanceof Error && err.stack ? `${err.stack}\n` : '';
+  return {
+    exitCode: ExitCodes.failure,
+    text: `Error: ${message}\nThis is a bug in rulesctl; please report it with the command you ran.\n${opts.verbose ? stack : ''}`,
+    json: { code: 'ERR_INTERNAL', message },
+  };
+}

@@ -1,0 +1,89 @@
+import { Command, CommanderError } from 'commander';
+import { ErrorCodes, RulesctlError } from '../errors.js';
+import { renderError } from './errors.js';
+import { ExitCodes, type CliIO } from './io.js';
+import { createRuntime, type Runtime } from './runtime.js';
+import { registerCommands } from './commands/register.js';
+import { VERSION } from './version-info.js';
+
+export type { CliIO } from './io.js';
+
+/** An action body: gets the runtime, returns nothing (it prints through the runtime). */
+export type Action = (rt: Runtime, args: unknown[], cmd: Command) => Promise<void>;
+
+/** Wraps a command action: builds the runtime, runs, and leaves error rendering to main(). */
+export function action(io: CliIO, fn: Action) {
+  return async (...raw: unknown[]): Promise<void> => {
+    const cmd = raw[raw.length - 1] as Command;
+    const args = raw.slice(0, -2);
+    await fn(createRuntime(io, cmd), args, cmd);
+  };
+}
+
+export function buildProgram(io: CliIO): Command {
+  const program = new Command('rulesctl')
+    .description('Manage Falco rules files and plugins as OCI artifacts (a drop-in for falcoctl artifact/index/registry).')
+    .version(VERSION, '--version', 'print the rulesctl version')
+    .option('--config <path>', 'config file to use (falcoctl.yaml)', undefined)
+    .option('--log-format <format>', 'log format: color, text or json', 'color')
+    .option('--log-level <level>', 'log level: info, warn, debug or trace', 'info')
+    .option('-v, --verbose', 'deprecated: same as --log-level=debug')
+    .option('--disable-styling', 'deprecated: same as --log-format=json')
+    .showHelpAfterError(false)
+    .configureHelp({ sortSubcommands: false });
+  program.addHelpText('after', '\nResults go to stdout; logs, progress and errors to stderr. Exit status: 0 ok, 1 failure, 2 usage error.');
+  registerCommands(program, io, action);
+  configureTree(program, io);
+  return program;
+}
+
+function configureTree(cmd: Command, io: CliIO): void {
+  cmd.exitOverride();
+  cmd.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: () => {},
+  });
+  for (const sub of cmd.commands) configureTree(sub, io);
+}
+
+/** Runs the CLI on `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return ExitCodes.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCodes.ok;
+      if (err.code === 'commander.help') return ExitCodes.ok;
+      return report(io, new RulesctlError(ErrorCodes.USAGE, err.message.replace(/^error: /, ''), { hint: `Run '${usageOf(program, argv)} --help' for usage.` }), argv);
+    }
+    return report(io, err, argv);
+  }
+}
+
+function usageOf(program: Command, argv: string[]): string {
+  const names: string[] = ['rulesctl'];
+  let cmd: Command = program;
+  for (const a of argv) {
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (!sub) break;
+    names.push(sub.name());
+    cmd = sub;
+  }
+  return names.join(' ');
+}
+
+function report(io: CliIO, err: unknown, argv: string[]): number {
+  const verbose = argv.includes('--verbose') || argv.includes('-v') || argv.some((a) => /^--log-level=(debug|trace)$/.test(a));
+  const r = renderError(err, { verbose });
+  const jsonLogs = argv.some((a) => a === '--log-format=json' || a === '--disable-styling') ||
+    (argv.includes('--log-format') && argv[argv.indexOf('--log-format') + 1] === 'json');
+  if (jsonLogs) {
+    io.stderr.write(`${JSON.stringify({ code: r.json.code, ...(r.json.hint ? { hint: r.json.hint } : {}), level: 'ERROR', msg: r.json.message })}\n`);
+  } else {
+    io.stderr.write(r.text);
+  }
+  return r.exitCode;
+}
