@@ -1,0 +1,285 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
+import { copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { ErrorCodes, RulesctlError } from '../errors.js';
+
+/**
+ * Atomic file placement shared by `artifact install` and `artifact follow`
+ * (registries.md §1.I items 1 and 10, style.md practice 12).
+ *
+ * Every file reaches its target by `rename(2)` from a staging file created in the target's own
+ * directory, so a reader (Falco's inotify-driven reload, falcoctl.md §11) only ever opens a whole old
+ * or a whole new file, even when the process is killed at any instant. Nothing is copied in place.
+ */
+
+/** Staging files of this process that are still in use (pid reuse across container restarts). */
+const activeStaging = new Set<string>();
+const STAGING_RE = /^\..+\.rulesctl-(\d+)-[0-9a-f]+\.tmp$/;
+
+export interface IoOptions {
+  signal?: AbortSignal;
+}
+
+/** `<dir>/.<name>.rulesctl-<pid>-<random>.tmp`: hidden, not `.yaml`, so Falco never loads it. */
+export function stagingPathFor(target: string): string {
+  const rnd = randomBytes(6).toString('hex');
+  return join(dirname(target), `.${basename(target)}.rulesctl-${process.pid}-${rnd}.tmp`);
+}
+
+/**
+ * Writes `data` to a new staging file next to `target` (flag `wx`), sets `mode` exactly (umask does
+ * not apply), fsyncs and closes it. Returns the staging path; on error nothing is left behind.
+ */
+export async function writeStaged(
+  target: string,
+  data: Uint8Array | string | Readable,
+  mode: number,
+  opts: IoOptions = {},
+): Promise<string> {
+  opts.signal?.throwIfAborted();
+  const staged = stagingPathFor(target);
+  activeStaging.add(staged);
+  try {
+    const fh = await open(staged, 'wx', 0o600);
+    try {
+      if (data instanceof Readable) {
+        for await (const chunk of data) {
+          opts.signal?.throwIfAborted();
+          await fh.write(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Uint8Array));
+        }
+      } else {
+        await fh.writeFile(data);
+      }
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return staged;
+  } catch (err) {
+    await discardStaged(staged);
+    throw ioError(`cannot write staging file for "${target}"`, err);
+  }
+}
+
+/** Removes a staging file that will not be placed (best effort). */
+export async function discardStaged(staged: string): Promise<void> {
+  activeStaging.delete(staged);
+  await rm(staged, { force: true }).catch(() => {});
+}
+
+/**
+ * Removes `*.rulesctl-<pid>-*.tmp` files in `dir` left by processes that no longer run (kill -9,
+ * OOM). Files of live processes are kept; files named with our own pid but not in use are stale
+ * (a restarted container reuses pid 1). Returns the removed paths.
+ */
+export async function cleanStaleStaging(dir: string): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const e of entries) {
+    const m = STAGING_RE.exec(e.name);
+    if (!m || !e.isFile()) continue;
+    const path = join(dir, e.name);
+    const pid = Number(m[1]);
+    const stale = pid === process.pid ? !activeStaging.has(path) : !isAlive(pid);
+    if (stale && (await unlink(path).then(() => true, () => false))) removed.push(path);
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** fsync of a directory makes a rename durable; some filesystems refuse it, which is harmless. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, fsConstants.O_RDONLY).catch(() => undefined);
+  if (!fh) return;
+  try {
+    await fh.sync().catch(() => {});
+  } finally {
+    await fh.close();
+  }
+}
+
+/** `rename(2)` that turns EXDEV into an actionable error instead of falling back to a copy. */
+export async function renameInto(staged: string, target: string): Promise<void> {
+  try {
+    await rename(staged, target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') {
+      throw new RulesctlError(
+        ErrorCodes.IO,
+        `cannot move "${staged}" onto "${target}": they are on different filesystems`,
+        {
+          hint: 'put the tmp/staging directory on the same filesystem as the target directory (rulesctl never copies over a file Falco may be reading)',
+          cause: err,
+          details: { staged, target, errno: 'EXDEV' },
+        },
+      );
+    }
+    throw ioError(`cannot move "${staged}" onto "${target}"`, err);
+  }
+}
+
+/**
+ * Single-file atomic write (state file, lock file, caches): stage next to `target`, rename, fsync
+ * the directory. The parent directory must exist.
+ */
+export async function placeAtomically(
+  target: string,
+  data: Uint8Array | string | Readable,
+  mode: number,
+  opts: IoOptions = {},
+): Promise<void> {
+  const staged = await writeStaged(target, data, mode, opts);
+  try {
+    await renameInto(staged, target);
+  } finally {
+    await discardStaged(staged);
+  }
+  await syncDir(dirname(target));
+}
+
+export interface PlaceChange {
+  /** Absolute path of a verified staging file on the target's filesystem (see `writeStaged`). */
+  staged: string;
+  target: string;
+  /** Final mode; already applied by `writeStaged`, re-applied here for callers that staged otherwise. */
+  mode: number;
+}
+
+export interface PlaceOptions extends IoOptions {
+  /**
+   * Directory that keeps the previous version of every replaced target, for `rollback`. It must be
+   * outside Falco's watched directories (e.g. under the state dir). Without it there is no rollback.
+   */
+  lastGoodDir?: string;
+}
+
+export interface PlacedFile {
+  target: string;
+  /** Where the previous content was kept; undefined when the target did not exist. */
+  backup: string | undefined;
+}
+
+export interface Placement {
+  files: PlacedFile[];
+  lastGoodDir: string | undefined;
+}
+
+/**
+ * Places a set of staged files: for each file, keeps the current target in `lastGoodDir` (hard
+ * link, or a copy when that directory is on another filesystem), then renames the staged file over
+ * the target and fsyncs the directory. A crash at any point leaves every target whole, old or new.
+ *
+ * The signal is checked only before the first rename: once files move, the set is completed.
+ * Throws ERR_IO (EXDEV with a hint) and leaves already-placed files in place; call `rollback`.
+ */
+export async function placeFiles(changes: PlaceChange[], opts: PlaceOptions = {}): Promise<Placement> {
+  opts.signal?.throwIfAborted();
+  for (const dir of new Set(changes.map((c) => dirname(c.target)))) await cleanStaleStaging(dir);
+  const placement: Placement = { files: [], lastGoodDir: opts.lastGoodDir };
+  if (opts.lastGoodDir !== undefined) await resetDir(opts.lastGoodDir);
+  for (const c of changes) {
+    const backup = opts.lastGoodDir === undefined ? undefined : await keepLastGood(c.target, opts.lastGoodDir);
+    placement.files.push({ target: c.target, backup });
+    activeStaging.add(c.staged);
+    try {
+      await renameInto(c.staged, c.target);
+    } catch (err) {
+      placement.files.pop();
+      throw err;
+    } finally {
+      activeStaging.delete(c.staged);
+    }
+  }
+  for (const dir of new Set(changes.map((c) => dirname(c.target)))) await syncDir(dir);
+  return placement;
+}
+
+async function resetDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Name in the last-good dir: unique per target path, readable for humans. */
+function backupName(target: string): string {
+  return `${createHash('sha256').update(target).digest('hex').slice(0, 16)}-${basename(target)}`;
+}
+
+async function keepLastGood(target: string, lastGoodDir: string): Promise<string | undefined> {
+  const backup = join(lastGoodDir, backupName(target));
+  try {
+    await link(target, backup);
+    return backup;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code !== 'EXDEV' && code !== 'EPERM') throw ioError(`cannot keep a last-good copy of "${target}"`, err);
+  }
+  // Different filesystem: a copy keeps the old bytes and mode; the target itself is untouched.
+  await copyFile(target, backup).catch((err: unknown) => {
+    throw ioError(`cannot keep a last-good copy of "${target}"`, err);
+  });
+  return backup;
+}
+
+/**
+ * Restores the last-good set of `placement`, newest first: each backup goes back by rename (staged
+ * next to the target first when the backup lives on another filesystem); targets that did not
+ * exist before are removed. Throws ERR_IO if the placement was made without `lastGoodDir`.
+ */
+export async function rollback(placement: Placement, opts: IoOptions = {}): Promise<void> {
+  if (placement.lastGoodDir === undefined) {
+    throw new RulesctlError(ErrorCodes.IO, 'cannot roll back: no last-good directory was kept', {
+      hint: 'pass lastGoodDir to placeFiles',
+    });
+  }
+  for (const f of [...placement.files].reverse()) {
+    if (f.backup === undefined) {
+      await rm(f.target, { force: true });
+    } else {
+      await restoreBackup(f.backup, f.target, opts);
+    }
+  }
+  for (const dir of new Set(placement.files.map((f) => dirname(f.target)))) await syncDir(dir);
+}
+
+async function restoreBackup(backup: string, target: string, opts: IoOptions): Promise<void> {
+  try {
+    await rename(backup, target);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw ioError(`cannot restore "${target}"`, err);
+  }
+  const { mode } = await stat(backup);
+  const staged = await writeStaged(target, createReadStream(backup), mode & 0o7777, opts);
+  try {
+    await renameInto(staged, target);
+  } finally {
+    await discardStaged(staged);
+  }
+  await rm(backup, { force: true });
+}
+
+function ioError(message: string, cause: unknown): RulesctlError {
+  if (cause instanceof Error && cause.name === 'RulesctlError') return cause as RulesctlError;
+  if (cause instanceof Error && cause.name === 'AbortError') {
+    return new RulesctlError(ErrorCodes.ABORTED, `${message}: aborted`, { cause });
+  }
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new RulesctlError(ErrorCodes.IO, `${message}: ${reason}`, { cause });
+}

@@ -1,0 +1,240 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  cleanStaleStaging,
+  placeAtomically,
+  placeFiles,
+  rollback,
+  stagingPathFor,
+  writeStaged,
+} from '../../../src/install/place.js';
+
+const srcDir = join(dirname(fileURLToPath(import.meta.url)), '../../../src');
+let dir: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'rulesctl-place-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function rules(tag: string, n: number): string {
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    out += `- rule: ${tag} rule ${i}\n  desc: d\n  condition: evt.type = open and proc.name = "${tag}${i}"\n  output: out %proc.name\n  priority: WARNING\n`;
+  }
+  return out;
+}
+
+describe('writeStaged / placeAtomically', () => {
+  it('names the staging file next to the target, hidden and not .yaml', () => {
+    const p = stagingPathFor('/etc/falco/falco_rules.yaml');
+    expect(p).toMatch(new RegExp(`^/etc/falco/\\.falco_rules\\.yaml\\.rulesctl-${process.pid}-[0-9a-f]{12}\\.tmp$`));
+  });
+
+  it('sets the mode exactly whatever the umask', async () => {
+    const old = process.umask(0o077);
+    try {
+      const target = join(dir, 'r.yaml');
+      await placeAtomically(target, 'a', 0o644);
+      expect((await stat(target)).mode & 0o7777).toBe(0o644);
+      await placeAtomically(target, Readable.from([Buffer.from('b')]), 0o640);
+      expect((await stat(target)).mode & 0o7777).toBe(0o640);
+      expect(await readFile(target, 'utf8')).toBe('b');
+    } finally {
+      process.umask(old);
+    }
+    expect(await readdir(dir)).toEqual(['r.yaml']);
+  });
+
+  it('leaves nothing behind when the stream fails', async () => {
+    const bad = new Readable({
+      read() {
+        this.destroy(new Error('boom'));
+      },
+    });
+    await expect(writeStaged(join(dir, 'x.yaml'), bad, 0o644)).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(await readdir(dir)).toEqual([]);
+  });
+});
+
+describe('placeFiles / rollback', () => {
+  it('replaces targets, keeps the last-good set outside and rolls back by rename', async () => {
+    const rulesDir = join(dir, 'rules');
+    const lastGood = join(dir, 'state', 'last-good');
+    await mkdir(rulesDir);
+    const a = join(rulesDir, 'a.yaml');
+    const b = join(rulesDir, 'b.yaml');
+    await writeFile(a, 'old-a', { mode: 0o644 });
+    const changes = [
+      { staged: await writeStaged(a, 'new-a', 0o644), target: a, mode: 0o644 },
+      { staged: await writeStaged(b, 'new-b', 0o644), target: b, mode: 0o644 },
+    ];
+    const placement = await placeFiles(changes, { lastGoodDir: lastGood });
+    expect(await readFile(a, 'utf8')).toBe('new-a');
+    expect(await readFile(b, 'utf8')).toBe('new-b');
+    expect((await readdir(rulesDir)).sort()).toEqual(['a.yaml', 'b.yaml']);
+    expect(placement.files[1]!.backup).toBeUndefined();
+    expect(await readFile(placement.files[0]!.backup!, 'utf8')).toBe('old-a');
+
+    await rollback(placement);
+    expect(await readFile(a, 'utf8')).toBe('old-a');
+    expect(existsSync(b)).toBe(false);
+  });
+
+  it('refuses to roll back without a last-good dir', async () => {
+    const t = join(dir, 'a.yaml');
+    const p = await placeFiles([{ staged: await writeStaged(t, 'x', 0o644), target: t, mode: 0o644 }]);
+    await expect(rollback(p)).rejects.toMatchObject({ code: 'ERR_IO' });
+  });
+
+  it('fails with an actionable error across filesystems instead of copying', async () => {
+    const shm = existsSync('/dev/shm') ? await mkdtemp('/dev/shm/rulesctl-') : undefined;
+    if (shm === undefined || statSync(shm).dev === statSync(dir).dev) {
+      throw new Error('test needs /dev/shm on a filesystem other than the temp dir');
+    }
+    try {
+      const staged = join(shm, '.a.yaml.rulesctl-1-00.tmp');
+      await writeFile(staged, 'new');
+      const target = join(dir, 'a.yaml');
+      await writeFile(target, 'old');
+      const err = await placeFiles([{ staged, target, mode: 0o644 }]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_IO', details: { errno: 'EXDEV' } });
+      expect((err as Error).message).toContain('different filesystems');
+      expect((err as { hint: string }).hint).toContain('same filesystem');
+      expect(await readFile(target, 'utf8')).toBe('old');
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('cleanStaleStaging', () => {
+  it('removes staging files of dead pids and of our own unused ones, keeps live ones', async () => {
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '0']);
+      c.on('exit', () => resolve(c.pid!));
+    });
+    const deadFile = join(dir, `.r.yaml.rulesctl-${dead}-ab12.tmp`);
+    const mineUnused = join(dir, `.r.yaml.rulesctl-${process.pid}-cd34.tmp`);
+    const liveFile = join(dir, `.r.yaml.rulesctl-${process.ppid}-ef56.tmp`);
+    for (const f of [deadFile, mineUnused, liveFile, join(dir, 'r.yaml')]) await writeFile(f, 'x');
+    const inUse = await writeStaged(join(dir, 'r.yaml'), 'y', 0o644);
+    const removed = await cleanStaleStaging(dir);
+    expect(removed.sort()).toEqual([deadFile, mineUnused].sort());
+    expect(existsSync(liveFile) && existsSync(inUse)).toBe(true);
+  });
+});
+
+/** Transpiles place.ts and errors.ts so a plain `node` child can run the real code. */
+async function buildChild(out: string): Promise<string> {
+  await mkdir(join(out, 'install'), { recursive: true });
+  for (const rel of ['errors.ts', 'install/place.ts']) {
+    const src = await readFile(join(srcDir, rel), 'utf8');
+    const js = ts.transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
+    await writeFile(join(out, rel.replace(/\.ts$/, '.js')), js);
+  }
+  await writeFile(join(out, 'package.json'), '{"type":"module"}');
+  const script = join(out, 'placer.js');
+  await writeFile(
+    script,
+    `import { readFileSync } from 'node:fs';
+import { placeFiles, writeStaged } from './install/place.js';
+const [target, a, b, lastGood] = process.argv.slice(2);
+const bufs = [readFileSync(a), readFileSync(b)];
+process.stdout.write('ready\\n');
+for (let i = 0; ; i++) {
+  const staged = await writeStaged(target, bufs[i % 2], 0o644);
+  await placeFiles([{ staged, target, mode: 0o644 }], { lastGoodDir: lastGood });
+}
+`,
+  );
+  return script;
+}
+
+function startPlacer(script: string, args: string[]): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.once('error', reject);
+    child.stdout!.once('data', () => resolve(child));
+  });
+}
+
+describe('crash safety', () => {
+  it('a reader only ever sees the old or the new file while the placer is killed -9 at random', async () => {
+    const script = await buildChild(join(dir, 'child'));
+    const rulesDir = join(dir, 'rules');
+    await mkdir(rulesDir);
+    const target = join(rulesDir, 'falco_rules.yaml');
+    const A = Buffer.from(rules('alpha', 3000));
+    const B = Buffer.from(rules('beta', 2500));
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const good = new Set([sha(A), sha(B)]);
+    await writeFile(join(dir, 'A'), A);
+    await writeFile(join(dir, 'B'), B);
+    await writeFile(target, A);
+
+    let reads = 0;
+    const bad: string[] = [];
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        const got = readFileSync(target);
+        reads++;
+        if (!good.has(sha(got))) bad.push(`read ${reads}: ${got.length} bytes`);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+
+    const seen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const child = await startPlacer(script, [target, join(dir, 'A'), join(dir, 'B'), join(dir, 'last-good')]);
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 40));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      const now = readFileSync(target);
+      expect(good.has(sha(now))).toBe(true);
+      seen.add(sha(now));
+    }
+    reading = false;
+    await reader;
+
+    expect(bad).toEqual([]);
+    expect(reads).toBeGreaterThan(20);
+    expect(seen.size).toBe(2);
+    await cleanStaleStaging(rulesDir);
+    expect(await readdir(rulesDir)).toEqual(['falco_rules.yaml']);
+  }, 60_000);
+});
+
+describe('last-good on another filesystem', () => {
+  it('copies the old file and restores it through a staging file', async () => {
+    const shm = await mkdtemp('/dev/shm/rulesctl-lg-');
+    try {
+      const t = join(dir, 'a.yaml');
+      await writeFile(t, 'old');
+      await link(t, join(dir, 'keep')).catch(() => {});
+      const p = await placeFiles([{ staged: await writeStaged(t, 'new', 0o644), target: t, mode: 0o644 }], {
+        lastGoodDir: join(shm, 'lg'),
+      });
+      expect(await readFile(t, 'utf8')).toBe('new');
+      await rollback(p);
+      expect(await readFile(t, 'utf8')).toBe('old');
+      expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+});
