@@ -1,0 +1,52 @@
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ErrorCodes, RulesctlError } from '../../../errors.js';
+
+export interface AtomicWriteOptions {
+  /** Final file mode (applied to the temp file before the rename). */
+  mode: number;
+  /** Create the parent with this mode when missing; with `tightenDir`, also chmod a looser one. */
+  dirMode?: number;
+  tightenDir?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * Writes `data` to `path` by rename from `<dir>/.<name>.<pid>.<random>.tmp` (flag `wx`, final
+ * mode, fsync), so readers see the old or the new file, never a torn one (style practice 12).
+ * Errors quote the path only, never the data.
+ */
+export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions): Promise<void> {
+  opts.signal?.throwIfAborted();
+  const dir = dirname(path);
+  await ensureDir(dir, opts);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await open(tmp, 'wx', opts.mode);
+    try {
+      await fh.writeFile(data, { signal: opts.signal });
+      await fh.chmod(opts.mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    if (opts.signal?.aborted) throw new RulesctlError(ErrorCodes.ABORTED, `writing "${path}" was aborted`, { cause: err });
+    throw new RulesctlError(ErrorCodes.IO, `unable to write "${path}": ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      cause: err,
+      hint: `check that the directory "${dir}" exists and is writable`,
+    });
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+async function ensureDir(dir: string, opts: AtomicWriteOptions): Promise<void> {
+  if (opts.dirMode === undefined) return;
+  await mkdir(dir, { recursive: true, mode: opts.dirMode });
+  if (!opts.tightenDir) return;
+  const st = await stat(dir);
+  if ((st.mode & 0o777 & ~opts.dirMode) !== 0) await chmod(dir, opts.dirMode);
+}
