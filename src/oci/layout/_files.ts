@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 
@@ -25,17 +24,32 @@ export interface PlaceOptions {
  */
 export async function placeStream(finalPath: string, source: Readable, stages: Transform[], opts: PlaceOptions = {}): Promise<void> {
   const tmp = tempPathFor(finalPath);
+  let out: Writable | undefined;
   try {
-    const out = createWriteStream(tmp, { flags: 'wx', mode: opts.mode ?? 0o644, flush: true });
+    // Opened before streaming so the temp file exists when cleanup runs, whatever fails later.
+    const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
+    out = fh.createWriteStream({ flush: true });
     const counter = progressCounter(opts.onProgress);
     await pipeline([source, ...stages, ...(counter ? [counter] : []), out], { signal: opts.signal });
+    await closed(out);
     await rename(tmp, finalPath);
     await syncDir(dirname(finalPath));
   } catch (err) {
+    source.destroy();
     throw wrapIo(err, `writing ${finalPath}`);
   } finally {
+    if (out) await closed(out);
     await rm(tmp, { force: true });
   }
+}
+
+/** Resolves once the file stream released its descriptor (destroying it if still open). */
+function closed(stream: Writable): Promise<void> {
+  if (stream.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve());
+    if (!stream.writableFinished) stream.destroy();
+  });
 }
 
 /** Writes small bytes (index.json) atomically: temp + fsync + rename. */
