@@ -1,0 +1,101 @@
+import { pipeline, Readable } from 'node:stream';
+import type { Descriptor } from '../descriptor.js';
+import { ErrorCodes, RulesctlError } from '../../errors.js';
+import type { FetchOptions, OpOptions } from '../target.js';
+import { createVerifier } from '../verify.js';
+import { networkError } from './errors.js';
+import { send } from './request.js';
+import { isRetryableError } from './retry.js';
+import { deleteScope, pullScope, repoPath, type RepoContext } from './repo-context.js';
+import type { RawResponse } from './transport.js';
+
+/**
+ * Streams a blob, verified against `desc` as it flows (ERR_SIZE_MISMATCH / ERR_DIGEST_MISMATCH
+ * instead of a clean end). A dropped connection resumes with `Range: bytes=N-` when the registry
+ * answers 206, continuing the same hash; redirects to storage hosts are followed without
+ * credentials. https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-blobs
+ */
+export async function fetchBlob(repo: RepoContext, desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+  const first = await getBlob(repo, desc, 0, opts);
+  const length = Number(first.headers['content-length']);
+  if (first.status === 200 && Number.isFinite(length) && first.headers['content-length'] !== undefined && length !== desc.size) {
+    await first.body.dump();
+    throw new RulesctlError(ErrorCodes.SIZE_MISMATCH, `blob ${desc.digest} of ${repo.name} has ${length} bytes, expected ${desc.size}`, {
+      details: { expected: desc.size, actual: length },
+    });
+  }
+  const verifier = createVerifier(desc, { source: repo.name, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  const source = Readable.from(resumingChunks(repo, desc, first, opts), { objectMode: false });
+  return pipeline(source, verifier, () => {});
+}
+
+async function* resumingChunks(repo: RepoContext, desc: Descriptor, first: RawResponse, opts: OpOptions): AsyncGenerator<Buffer> {
+  let res: RawResponse | undefined = first;
+  let offset = 0;
+  let resumes = 0;
+  try {
+    for (;;) {
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          offset += chunk.length;
+          yield chunk;
+        }
+        return;
+      } catch (err) {
+        const canResume = isRetryableError(err) && offset < desc.size && resumes + 1 < repo.client.retry.attempts;
+        if (!canResume) throw networkError(err, 'GET', res.url);
+        resumes++;
+        repo.client.logger.debug('blob download interrupted; resuming', { digest: desc.digest, offset });
+        res = undefined;
+        res = await getBlob(repo, desc, offset, opts);
+        if (offset > 0 && (res.status !== 206 || !contentRangeStartsAt(res.headers['content-range'], offset))) {
+          await res.body.dump();
+          throw networkError(err, 'GET', repoPath(repo, `blobs/${desc.digest}`));
+        }
+      }
+    }
+  } finally {
+    if (res && !res.body.destroyed) res.body.destroy();
+  }
+}
+
+function contentRangeStartsAt(header: string | string[] | undefined, offset: number): boolean {
+  const m = /^bytes (\d+)-/.exec(String(header ?? ''));
+  return m !== null && Number(m[1]) === offset;
+}
+
+function getBlob(repo: RepoContext, desc: Descriptor, offset: number, opts: OpOptions): Promise<RawResponse> {
+  return send(repo.client, repo.registry, {
+    method: 'GET',
+    url: repoPath(repo, `blobs/${desc.digest}`),
+    headers: offset > 0 ? { range: `bytes=${offset}-` } : {},
+    scopes: pullScope(repo),
+    ok: offset > 0 ? [200, 206] : [200],
+    action: `fetching blob ${desc.digest} of ${repo.name}`,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+/** HEAD on a blob: true when present (200), false on 404. */
+export async function blobExists(repo: RepoContext, digest: string, opts: OpOptions = {}): Promise<boolean> {
+  try {
+    const res = await send(repo.client, repo.registry, {
+      method: 'HEAD', url: repoPath(repo, `blobs/${digest}`), scopes: pullScope(repo),
+      action: `checking blob ${digest} in ${repo.name}`, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    await res.body.dump();
+    return true;
+  } catch (err) {
+    if ((err as RulesctlError).code === ErrorCodes.NOT_FOUND) return false;
+    throw err;
+  }
+}
+
+/** DELETE a blob from this repository (202). */
+export async function deleteBlob(repo: RepoContext, digest: string, opts: OpOptions = {}): Promise<void> {
+  const res = await send(repo.client, repo.registry, {
+    method: 'DELETE', url: repoPath(repo, `blobs/${digest}`), scopes: deleteScope(repo), ok: [202, 200, 204],
+    action: `deleting blob ${digest} from ${repo.name}`, ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  await res.body.dump();
+}

@@ -1,0 +1,122 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import { ErrorCodes, RulesctlError } from '../../errors.js';
+import { redactUrl } from '../auth/redact.js';
+
+export interface RawRequest {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Uint8Array | Readable | string;
+  signal?: AbortSignal;
+}
+
+export interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL that answered (after redirects). */
+  url: URL;
+  /** True when a redirect left the origin of the request: the answer is not the registry's. */
+  crossOrigin: boolean;
+}
+
+export interface TransportOptions {
+  dispatcher?: Dispatcher;
+  insecure?: boolean;
+  caFile?: string;
+  /** Proxy settings as environment variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, lower case too). */
+  env?: Record<string, string | undefined>;
+  /** ms until response headers (default 30 s). */
+  headersTimeoutMs?: number;
+  /** ms of silence while reading a body (default 60 s). */
+  bodyTimeoutMs?: number;
+  userAgent: string;
+  /** Redirect hops followed (default 10). */
+  maxRedirects?: number;
+}
+
+export interface Transport {
+  send(req: RawRequest): Promise<RawResponse>;
+  close(): Promise<void>;
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * HTTP for the registry client: one keep-alive dispatcher per client, TLS options, proxy from the
+ * injected env, and redirects followed by hand. When a redirect changes origin (scheme, host, port)
+ * the `Authorization` header is dropped for that hop and every later one, and the response is
+ * flagged `crossOrigin` so callers never answer its 401 with registry credentials
+ * (registries.md §4.5, GHSA-vh4v-2xq2-g5cg).
+ */
+export function createTransport(opts: TransportOptions): Transport {
+  const owned = opts.dispatcher === undefined;
+  const dispatcher = opts.dispatcher ?? createDispatcher(opts);
+  const maxRedirects = opts.maxRedirects ?? 10;
+  return {
+    async send(req) {
+      let url = req.url;
+      let method = req.method;
+      let body = req.body;
+      const headers: Record<string, string> = { 'user-agent': opts.userAgent, ...req.headers };
+      let crossOrigin = false;
+      for (let hop = 0; ; hop++) {
+        const res = await dispatcher.request({
+          origin: url.origin, path: url.pathname + url.search, method, headers, body: body ?? null,
+          signal: req.signal, headersTimeout: opts.headersTimeoutMs ?? 30_000, bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
+        });
+        const location = res.headers['location'];
+        if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') {
+          return { status: res.statusCode, headers: res.headers, body: res.body, url, crossOrigin };
+        }
+        await res.body.dump();
+        if (hop >= maxRedirects) {
+          throw new RulesctlError(ErrorCodes.TOO_MANY_REDIRECTS, `${req.method} ${redactUrl(req.url)}: more than ${maxRedirects} redirects`, {
+            details: { method: req.method, url: redactUrl(req.url), last: redactUrl(url) },
+          });
+        }
+        const next = new URL(location, url);
+        if (next.origin !== url.origin) {
+          crossOrigin = true;
+          delete headers['authorization'];
+        }
+        if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
+          method = method === 'HEAD' ? 'HEAD' : 'GET';
+          body = undefined;
+          delete headers['content-type'];
+          delete headers['content-length'];
+        } else if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+          throw new RulesctlError(ErrorCodes.REGISTRY, `${req.method} ${redactUrl(req.url)}: redirected to ${redactUrl(next)} after the upload stream was sent; it cannot be replayed`, {
+            details: { method: req.method, url: redactUrl(req.url), location: redactUrl(next) },
+          });
+        }
+        url = next;
+      }
+    },
+    async close() {
+      if (owned) await dispatcher.close();
+    },
+  };
+}
+
+function createDispatcher(opts: TransportOptions): Dispatcher {
+  const tls = {
+    ...(opts.caFile ? { ca: readFileSync(opts.caFile, 'utf8') } : {}),
+    ...(opts.insecure ? { rejectUnauthorized: false } : {}),
+  };
+  const env = opts.env ?? {};
+  const httpProxy = env['HTTP_PROXY'] ?? env['http_proxy'];
+  const httpsProxy = env['HTTPS_PROXY'] ?? env['https_proxy'];
+  if (!httpProxy && !httpsProxy) return new Agent({ connect: tls });
+  // Explicit empty strings keep undici from reading process.env.
+  return new EnvHttpProxyAgent({
+    httpProxy: httpProxy ?? '',
+    httpsProxy: httpsProxy ?? '',
+    noProxy: env['NO_PROXY'] ?? env['no_proxy'] ?? '',
+    connect: tls,
+    requestTls: tls,
+  });
+}
