@@ -1,0 +1,173 @@
+import { describe, expect, it } from 'vitest';
+import { RulesctlError, ErrorCodes } from '../../../src/errors.js';
+import { backoffWait, follow, type FollowDeps, type UpdateResult } from '../../../src/follow/follower.js';
+import { createFollowMetrics } from '../../../src/follow/metrics.js';
+import { everySchedule } from '../../../src/follow/schedule.js';
+import { memoryLogger } from '../../../src/log.js';
+import { fakeClock, settle, type FakeClock } from './_fake-clock.js';
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+
+interface Harness {
+  clock: FakeClock;
+  ctrl: AbortController;
+  log: ReturnType<typeof memoryLogger>;
+  heads: number[];
+  updates: string[];
+  persisted: string[];
+  done: Promise<void>;
+}
+
+function start(
+  ref: string,
+  opts: {
+    clock?: FakeClock;
+    ctrl?: AbortController;
+    head: (n: number) => string | Error;
+    update?: (digest: string, n: number) => UpdateResult | Error;
+    initialDigest?: string;
+    extra?: Partial<FollowDeps>;
+  },
+): Harness {
+  const clock = opts.clock ?? fakeClock();
+  const ctrl = opts.ctrl ?? new AbortController();
+  const log = memoryLogger();
+  const h: Harness = { clock, ctrl, log, heads: [], updates: [], persisted: [], done: Promise.resolve() };
+  h.done = follow(ref, {
+    headDigest: async () => {
+      const r = opts.head(h.heads.push(clock.now()) - 1);
+      if (r instanceof Error) throw r;
+      return r;
+    },
+    update: async (digest) => {
+      const r = (opts.update ?? (() => ({ outcome: 'installed' }) as const))(digest, h.updates.push(digest) - 1);
+      if (r instanceof Error) throw r;
+      return r;
+    },
+    persist: async (digest) => void h.persisted.push(digest),
+    schedule: everySchedule(1000),
+    startupBehavior: 'immediate',
+    initialDigest: opts.initialDigest,
+    sleep: clock.sleep,
+    now: clock.now,
+    random: () => 0.5,
+    signal: ctrl.signal,
+    log,
+    ...opts.extra,
+  });
+  return h;
+}
+
+async function stop(h: Harness): Promise<void> {
+  h.ctrl.abort();
+  await h.done;
+}
+
+describe('follow', () => {
+  it('sends one HEAD per tick and nothing else while the digest is unchanged', async () => {
+    const h = start('reg/rules:5', { head: () => D('a'), initialDigest: D('a') });
+    await h.clock.advanceTo(10_500);
+    await stop(h);
+    expect(h.heads).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000]);
+    expect(h.updates).toEqual([]);
+    expect(h.persisted).toEqual([]);
+    expect(h.log.records.filter((r) => r.level === 'warn' || r.level === 'error')).toEqual([]);
+  });
+
+  it('updates only when the digest changes and persists the new one', async () => {
+    const seq = [D('a'), D('a'), D('b'), D('b'), D('b')];
+    const h = start('reg/rules:5', { head: (n) => seq[n] ?? D('b'), initialDigest: D('a') });
+    await h.clock.advanceTo(4500);
+    await stop(h);
+    expect(h.heads).toHaveLength(5);
+    expect(h.updates).toEqual([D('b')]);
+    expect(h.persisted).toEqual([D('b')]);
+    expect(h.log.records.some((r) => r.msg === 'Found new artifact version' && r.fields.digest === D('b'))).toBe(true);
+  });
+
+  it('logs a failed update with the reference and reason, keeps looping and retries', async () => {
+    const h = start('reg/rules:5', {
+      head: () => D('b'),
+      update: (_d, n) => (n === 0 ? new RulesctlError(ErrorCodes.INVALID_RULES, 'rules do not parse') : { outcome: 'installed' }),
+    });
+    await h.clock.advanceTo(3500);
+    await stop(h);
+    const err = h.log.records.find((r) => r.level === 'error');
+    expect(err).toMatchObject({ msg: 'Unable to update artifact', fields: { followerName: 'reg/rules:5', digest: D('b'), reason: 'rules do not parse' } });
+    expect(h.updates).toEqual([D('b'), D('b')]);
+    expect(h.persisted).toEqual([D('b')]);
+    expect(h.heads).toHaveLength(4);
+  });
+
+  it('logs a failed HEAD at warn and goes on', async () => {
+    const h = start('reg/rules:5', { head: (n) => (n < 2 ? new Error('connect ECONNREFUSED') : D('a')) });
+    await h.clock.advanceTo(2500);
+    await stop(h);
+    expect(h.log.records.filter((r) => r.level === 'warn')).toHaveLength(2);
+    expect(h.log.records.find((r) => r.level === 'warn')!.fields).toMatchObject({ followerName: 'reg/rules:5', reason: 'connect ECONNREFUSED' });
+    expect(h.updates).toEqual([D('a')]);
+  });
+
+  it('does not retry a definitively skipped digest, but takes the next one', async () => {
+    const seq = [D('b'), D('b'), D('b'), D('c')];
+    const h = start('reg/rules:5', {
+      head: (n) => seq[n] ?? D('c'),
+      initialDigest: D('a'),
+      update: (d) =>
+        d === D('b')
+          ? { outcome: 'skipped', reason: 'unmet-requirements', message: 'Unmet requirements: engine_version_semver 0.50.0 required, Falco has 0.43.0' }
+          : { outcome: 'installed' },
+    });
+    await h.clock.advanceTo(4500);
+    await stop(h);
+    expect(h.updates).toEqual([D('b'), D('c')]);
+    expect(h.persisted).toEqual([D('c')]);
+    const warn = h.log.records.find((r) => r.level === 'warn')!;
+    expect(warn.msg).toContain('0.50.0');
+    expect(warn.msg).toContain('0.43.0');
+  });
+
+  it('backs off one reference on 429 Retry-After while another keeps its schedule', async () => {
+    const clock = fakeClock();
+    const ctrl = new AbortController();
+    const throttled = new RulesctlError(ErrorCodes.REGISTRY, 'toomanyrequests', { details: { status: 429, retryAfterMs: 5000 } });
+    const a = start('reg/a:1', { clock, ctrl, head: (n) => (n === 0 ? throttled : D('a')), initialDigest: D('a') });
+    const b = start('reg/b:1', { clock, ctrl, head: () => D('b'), initialDigest: D('b') });
+    await clock.advanceTo(7500);
+    ctrl.abort();
+    await Promise.all([a.done, b.done]);
+    expect(a.heads).toEqual([0, 5000, 6000, 7000]);
+    expect(b.heads).toEqual([0, 1000, 2000, 3000, 4000, 5000, 6000, 7000]);
+    expect(a.log.records.some((r) => r.msg === 'Backing off' && r.fields.waitMs === 5000)).toBe(true);
+  });
+
+  it('uses the startup jitter before the first check', async () => {
+    const h = start('reg/rules:5', { head: () => D('a'), initialDigest: D('a'), extra: { startupBehavior: 'jitter' } });
+    await h.clock.advanceTo(1600);
+    await stop(h);
+    expect(h.heads).toEqual([500, 1500]);
+    expect(h.clock.waits[0]).toBe(500);
+  });
+
+  it('stops promptly when aborted during a sleep and records metrics', async () => {
+    const metrics = createFollowMetrics();
+    const h = start('reg/rules:5', { head: () => D('b'), initialDigest: D('a'), extra: { metrics } });
+    await h.clock.advanceTo(100);
+    await stop(h);
+    await settle();
+    const text = metrics.render();
+    expect(text).toContain(`rulesctl_follow_artifact_info{ref="reg/rules:5",digest="${D('b')}"} 1`);
+    expect(text).toContain('rulesctl_follow_updates_total{ref="reg/rules:5"} 1');
+    expect(text).toContain('rulesctl_follow_registry_requests_total{ref="reg/rules:5"} 1');
+    expect(h.log.records.at(-1)).toMatchObject({ msg: 'Follower stopped' });
+  });
+});
+
+describe('backoffWait', () => {
+  it('never goes below the schedule or Retry-After and grows to a cap', () => {
+    expect(backoffWait(1000, 5000, 1)).toBe(5000);
+    expect(backoffWait(1000, 0, 3)).toBe(4000);
+    expect(backoffWait(1000, 0, 30, 60_000)).toBe(60_000);
+    expect(backoffWait(7_200_000, 10, 1)).toBe(7_200_000);
+  });
+});
