@@ -1,0 +1,56 @@
+/**
+ * Vitest global setup of the `integration` project (style practice 18; spec ../shared/spec/test-registry.md).
+ *
+ * Starts, concurrently, the four shared `docker-registry` processes on 127.0.0.1 — `open`, `basic`
+ * (htpasswd alice/s3cret), `token` (with the token issuer of test/helpers/token-issuer.ts running in
+ * this process) and `tls` (HTTPS, CA made with openssl) — and hands their description to tests with
+ * `provide('rulesctlRegistries')` and the `RULESCTL_TEST_REGISTRIES` env var. Any registry that cannot
+ * start fails the run; one that dies before teardown fails it too.
+ */
+import type { TestProject } from 'vitest/node';
+import { REGISTRIES_ENV, startRegistry, type RegistryInfo, type RegistryName, type RunningRegistry } from './helpers/registries.js';
+
+const running: RunningRegistry[] = [];
+let killOnExit: (() => void) | undefined;
+
+function info(reg: RunningRegistry): RegistryInfo {
+  const { accessLog: _a, tokenIssuer: _t, stop: _s, restart: _r, exited: _e, pid: _p, ...rest } = reg;
+  return rest;
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  const started = Date.now();
+  const results = await Promise.allSettled([
+    startRegistry({ name: 'open' }),
+    startRegistry({ name: 'basic', auth: 'basic', users: { alice: 's3cret' } }),
+    startRegistry({ name: 'token', auth: 'token' }),
+    startRegistry({ name: 'tls', tls: true }),
+  ]);
+  for (const r of results) if (r.status === 'fulfilled') running.push(r.value);
+  killOnExit = () => { for (const r of running) try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ } };
+  process.once('exit', killOnExit);
+  const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason instanceof Error ? r.reason.message : r.reason)] : []));
+  if (failed.length > 0) {
+    await teardownAll();
+    throw new Error(`integration global setup: ${failed.length} registr${failed.length === 1 ? 'y' : 'ies'} failed to start `
+      + `(is docker-registry 2.8 installed? scripts/test.sh installs it):\n${failed.join('\n\n')}`);
+  }
+  const byName = Object.fromEntries(running.map((r) => [r.name, info(r)])) as Record<RegistryName, RegistryInfo>;
+  project.provide('rulesctlRegistries', byName);
+  process.env[REGISTRIES_ENV] = JSON.stringify(byName);
+  process.stderr.write(`[global-setup] registries ${running.map((r) => `${r.name}=${r.url}`).join(' ')} ready in ${Date.now() - started} ms\n`);
+}
+
+async function teardownAll(): Promise<string[]> {
+  const crashed = running.filter((r) => r.exited() !== undefined)
+    .map((r) => `${r.name} (pid ${r.pid}) exited during the run: ${JSON.stringify(r.exited())}; see ${r.logFile}`);
+  await Promise.all(running.map((r) => r.stop({ keepFiles: crashed.length > 0 })));
+  running.length = 0;
+  if (killOnExit) process.removeListener('exit', killOnExit);
+  return crashed;
+}
+
+export async function teardown(): Promise<void> {
+  const crashed = await teardownAll();
+  if (crashed.length > 0) throw new Error(`integration registries died before teardown:\n${crashed.join('\n')}`);
+}
