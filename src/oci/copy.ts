@@ -44,7 +44,8 @@ const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'appli
  * Copies the artifact `srcRef` names in `src` to `dst` and tags it there with each of `dstRef`
  * (none: stored by digest only). With `platform`, an index root is replaced by its matching
  * manifest (oras-go `Copy` with `WithTargetPlatform`). Errors: ERR_NOT_FOUND, ERR_PLATFORM_NOT_FOUND,
- * and whatever the targets raise (digest/size mismatches included). oras-go copy.go.
+ * and whatever the targets raise (digest/size mismatches included). Model: oras-go copy.go `Copy`;
+ * graph per https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md and image-index.md.
  */
 export async function copy(src: Target, srcRef: string, dst: Target, dstRef: string | string[], opts: CopyOptions = {}): Promise<CopyResult> {
   const tags = typeof dstRef === 'string' ? [dstRef] : dstRef;

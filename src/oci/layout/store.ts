@@ -22,8 +22,8 @@ export interface OpenLayoutOptions extends OpOptions {
 }
 
 /**
- * A `Target` over an OCI image layout directory (image-spec image-layout.md; spec/registries.md
- * §4.6). Blobs land by temp file + fsync + rename after streaming verification; index.json is
+ * A `Target` over an OCI image layout directory (spec/registries.md §4.6;
+ * https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md). Blobs land by temp file + fsync + rename after streaming verification; index.json is
  * replaced atomically and its updates are serialized within the process; every read is verified.
  */
 export class OciLayoutStore implements Target {

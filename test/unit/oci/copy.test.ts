@@ -52,6 +52,30 @@ describe('copy', () => {
     for (const c of children) expect(await dst.exists(c.layer)).toBe(true);
   });
 
+  it('walks Docker manifest lists and schema 2 manifests', async () => {
+    const src = new MemoryStore();
+    const configBytes = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
+    const layerBytes = Buffer.from('docker layer');
+    const config = descriptorFor('application/vnd.docker.container.image.v1+json', configBytes);
+    const layer = descriptorFor('application/vnd.docker.image.rootfs.diff.tar.gzip', layerBytes);
+    await src.push(config, configBytes);
+    await src.push(layer, layerBytes);
+    const mBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.dockerManifest, config, layers: [layer] }));
+    const m = descriptorFor(MediaTypes.dockerManifest, mBytes, { platform: { os: 'linux', architecture: 'amd64' } });
+    await src.pushManifest(m, mBytes);
+    const lBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.dockerManifestList, manifests: [m] }));
+    const list = descriptorFor(MediaTypes.dockerManifestList, lBytes);
+    await src.pushManifest(list, lBytes, 'docker');
+    const dst = await openLayout(dir, { create: true });
+    expect(await copy(src, 'docker', dst, 'docker')).toMatchObject({ blobsCopied: 4 });
+    expect(await dst.exists(layer)).toBe(true);
+    const single = new MemoryStore();
+    // a single manifest matches a platform through its image config
+    await src.tag(m, 'single');
+    expect((await copy(src, 'single', single, 's', { platform: { os: 'linux', architecture: 'amd64' } })).descriptor.digest).toBe(m.digest);
+    await expect(copy(src, 'single', single, 's', { platform: { os: 'linux', architecture: 'arm64' } })).rejects.toMatchObject({ code: 'ERR_PLATFORM_NOT_FOUND' });
+  });
+
   it('copies only the manifest of the selected platform and tags it as the root', async () => {
     const src = new MemoryStore();
     const { children } = await pushMultiPlatform(src, 'plugin');
