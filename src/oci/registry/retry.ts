@@ -51,7 +51,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const v = (Array.isArray(value) ? value[0] : value)?.trim();
   if (!v) return undefined;
   if (/^\d+$/.test(v)) return Number(v) * 1000;
-  const at = Date.parse(v);
+  // HTTP-date (IMF-fixdate and obsolete forms) always names a day or month; Date.parse alone takes "-3" as a year.
+  const at = /[a-z]{3}/i.test(v) ? Date.parse(v) : NaN;
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
