@@ -1,21 +1,14 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { create as createTar } from 'tar';
 import { describe, expect, it } from 'vitest';
 import { descriptorFor } from '../../../src/oci/descriptor.js';
 import { openLayout } from '../../../src/oci/layout/store.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { skopeo } from '../../helpers/skopeo.js';
 import { tmpDir } from '../../helpers/tmp.js';
-import { FALCO_CONFIG, FALCO_LAYER, readStream } from '../../unit/oci/layout/fixtures.js';
+import { falcoRulesTarball, FALCO_CONFIG, FALCO_LAYER, readStream } from '../../unit/oci/layout/fixtures.js';
 
 /** Writes a falco-like rulesfile artifact (real tar.gz layer with a title) into a new layout. */
 async function writeFalcoLayout(dir: string, tag: string) {
-  const work = tmpDir('rules-src');
-  await writeFile(join(work, 'falco_rules.yaml'), '- rule: Demo\n  desc: demo\n  condition: evt.type = open\n  output: demo\n  priority: INFO\n');
-  const tgz = join(work, 'falco_rules.yaml.tar.gz');
-  await createTar({ gzip: true, cwd: work, file: tgz, portable: true }, ['falco_rules.yaml']);
-  const layerBytes = await readFile(tgz);
+  const layerBytes = await falcoRulesTarball(tmpDir('rules-src'));
   const configBytes = Buffer.from(JSON.stringify({ name: 'falco-rules', version: '3.0.0', dependencies: [] }));
   const config = descriptorFor(FALCO_CONFIG, configBytes);
   const layer = descriptorFor(FALCO_LAYER, layerBytes, { annotations: { 'org.opencontainers.image.title': 'falco_rules.yaml.tar.gz' } });

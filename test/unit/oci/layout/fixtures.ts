@@ -1,4 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { create as createTar } from 'tar';
 import { descriptorFor, type Descriptor, type Platform } from '../../../../src/oci/descriptor.js';
 import { MediaTypes } from '../../../../src/oci/media-types.js';
 import type { Target } from '../../../../src/oci/target.js';
@@ -45,4 +48,12 @@ export async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer>
   const chunks: Buffer[] = [];
   for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
   return Buffer.concat(chunks);
+}
+
+/** A real falco rules tarball (`falco_rules.yaml` in a gzipped tar), built in `workDir`. */
+export async function falcoRulesTarball(workDir: string, rules = '- rule: Demo\n  desc: demo\n  condition: evt.type = open\n  output: demo\n  priority: INFO\n'): Promise<Buffer> {
+  await writeFile(join(workDir, 'falco_rules.yaml'), rules);
+  const tgz = join(workDir, 'falco_rules.yaml.tar.gz');
+  await createTar({ gzip: true, cwd: workDir, file: tgz, portable: true }, ['falco_rules.yaml']);
+  return readFile(tgz);
 }
