@@ -58,7 +58,8 @@ async function pushLegacySignature(opts: SignArtifactOptions): Promise<NonNullab
   const layer = descriptorFor(CosignMediaTypes.simpleSigning, payload, { annotations: { [CosignAnnotations.signature]: signature } });
   const tag = legacySignatureTag(opts.digest);
   const existing = await fetchJson<ImageManifest>(target, tag, signal);
-  const layers = [...(existing?.layers ?? []).filter((l) => l.digest !== layer.digest), layer];
+  const same = (l: Descriptor): boolean => l.digest === layer.digest && l.annotations?.[CosignAnnotations.signature] === signature;
+  const layers = [...(existing?.layers ?? []).filter((l) => !same(l)), layer];
   const config = Buffer.from(JSON.stringify(signatureImageConfig(layers)));
   const configDesc = descriptorFor(CosignMediaTypes.imageConfig, config);
   await pushBlob(target, layer, payload, signal);
