@@ -6,7 +6,7 @@ import type { Descriptor } from '../descriptor.js';
 import { MediaTypes } from '../media-types.js';
 import type { FetchOptions } from '../target.js';
 import { wrapIo } from './_files.js';
-import { createVerifier } from './_verify.js';
+import { createVerifier } from '../verify.js';
 
 /** Manifests above this size are refused (distribution's default limit is 4 MiB). */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -32,12 +32,7 @@ export async function openVerified(path: string, desc: Descriptor, where: string
     });
   }
   const file = createReadStream(path);
-  const verifier = createVerifier(desc);
-  if (opts.onProgress) {
-    let total = 0;
-    const onProgress = opts.onProgress;
-    file.on('data', (chunk: Buffer | string) => onProgress((total += chunk.length)));
-  }
+  const verifier = createVerifier(desc, { source: where, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   if (opts.signal) addAbortSignal(opts.signal, verifier);
   // Errors of the file or the verifier reach the consumer through the returned stream.
   return pipeline(file, verifier, () => undefined);

@@ -8,7 +8,7 @@ import type { FetchOptions, OpOptions, PushOptions, Target } from '../target.js'
 import { placeBytes, placeStream, wrapIo } from './_files.js';
 import { addUntagged, emptyIndex, readIndex, refNameOf, setTag, updateIndex, withoutRefName } from './_index-file.js';
 import { fileSize, manifestMediaType, MAX_MANIFEST_BYTES, openVerified, readAll } from './_read.js';
-import { createVerifier } from './_verify.js';
+import { createVerifier } from '../verify.js';
 
 const LAYOUT_VERSION = '1.0.0';
 // Docker tag grammar, or the image-layout ref.name grammar (components joined by "/").
@@ -53,7 +53,7 @@ export class OciLayoutStore implements Target {
     const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
     if (await this.exists(desc, opts)) {
       const sink = new Writable({ write: (_c, _e, cb) => cb() });
-      await pipeline([source, createVerifier(desc), sink], { signal: opts.signal });
+      await pipeline([source, createVerifier(desc, { source: this.name }), sink], { signal: opts.signal });
       return;
     }
     try {
@@ -62,7 +62,7 @@ export class OciLayoutStore implements Target {
       source.destroy();
       throw wrapIo(err, `creating ${dirname(path)}`);
     }
-    await placeStream(path, source, [createVerifier(desc)], opts);
+    await placeStream(path, source, [createVerifier(desc, { source: this.name })], opts);
   }
 
   async resolve(reference: string, opts: OpOptions = {}): Promise<Descriptor> {

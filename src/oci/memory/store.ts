@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import { digestOf, isDigest, parseDigest, type Descriptor } from '../descriptor.js';
-import { createVerifier } from '../layout/_verify.js';
+import { createVerifier } from '../verify.js';
 import type { FetchOptions, OpOptions, PushOptions, Target } from '../target.js';
 
 export interface MemoryStoreOptions {
@@ -35,7 +35,7 @@ export class MemoryStore implements Target {
     const data = this.blobs.get(desc.digest);
     if (!data) throw this.notFound(desc.digest);
     opts.onProgress?.(data.length);
-    return Readable.from([data]).pipe(createVerifier(desc));
+    return Readable.from([data]).pipe(createVerifier(desc, { source: this.name }));
   }
 
   async exists(desc: Descriptor, opts: OpOptions = {}): Promise<boolean> {
@@ -47,7 +47,7 @@ export class MemoryStore implements Target {
     opts.signal?.throwIfAborted();
     parseDigest(desc.digest);
     const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
-    const verifier = source.pipe(createVerifier(desc));
+    const verifier = source.pipe(createVerifier(desc, { source: this.name }));
     source.on('error', (err) => verifier.destroy(err));
     const chunks: Buffer[] = [];
     for await (const chunk of verifier as AsyncIterable<Buffer>) {
