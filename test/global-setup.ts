@@ -20,11 +20,14 @@ function info(reg: RunningRegistry): RegistryInfo {
 
 export async function setup(project: TestProject): Promise<void> {
   const started = Date.now();
+  const onExit = (name: string) => (exit: { code: number | null; signal: string | null }): void => {
+    process.stderr.write(`[global-setup] docker-registry "${name}" exited unexpectedly: ${JSON.stringify(exit)}\n`);
+  };
   const results = await Promise.allSettled([
-    startRegistry({ name: 'open' }),
-    startRegistry({ name: 'basic', auth: 'basic', users: { alice: 's3cret' } }),
-    startRegistry({ name: 'token', auth: 'token' }),
-    startRegistry({ name: 'tls', tls: true }),
+    startRegistry({ name: 'open', onUnexpectedExit: onExit('open') }),
+    startRegistry({ name: 'basic', auth: 'basic', users: { alice: 's3cret' }, onUnexpectedExit: onExit('basic') }),
+    startRegistry({ name: 'token', auth: 'token', onUnexpectedExit: onExit('token') }),
+    startRegistry({ name: 'tls', tls: true, onUnexpectedExit: onExit('tls') }),
   ]);
   for (const r of results) if (r.status === 'fulfilled') running.push(r.value);
   killOnExit = () => { for (const r of running) try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ } };
@@ -44,7 +47,7 @@ export async function setup(project: TestProject): Promise<void> {
 async function teardownAll(): Promise<string[]> {
   const crashed = running.filter((r) => r.exited() !== undefined)
     .map((r) => `${r.name} (pid ${r.pid}) exited during the run: ${JSON.stringify(r.exited())}; see ${r.logFile}`);
-  await Promise.all(running.map((r) => r.stop({ keepFiles: crashed.length > 0 })));
+  await Promise.all(running.map((r) => r.stop({ keepFiles: r.exited() !== undefined })));
   running.length = 0;
   if (killOnExit) process.removeListener('exit', killOnExit);
   return crashed;

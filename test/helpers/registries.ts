@@ -94,6 +94,8 @@ export interface StartRegistryOptions {
   /** Extra environment (e.g. `SSL_CERT_FILE` for an https proxy upstream, `REGISTRY_*` overrides). */
   env?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Called when the process exits after it was ready, other than through `stop()`/`restart()`. */
+  onUnexpectedExit?: (exit: { code: number | null; signal: NodeJS.Signals | null }) => void;
 }
 
 export interface RunningRegistry extends TestRegistry {
@@ -296,18 +298,19 @@ async function launch(p: Prepared, port: number, timeoutMs: number): Promise<Lau
   closeSync(err);
   const launched: Launched = { child, exit: undefined };
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => { launched.exit = { code, signal }; resolve(); }));
-  child.once('error', () => { launched.exit ??= { code: -1, signal: null }; });
+  let spawnError = '';
+  child.once('error', (e) => { spawnError = `${e.message}\n`; launched.exit ??= { code: -1, signal: null }; });
   const deadline = Date.now() + timeoutMs;
   while (!launched.exit && Date.now() < deadline) {
     const status = await probe(p.info.url, p.ca);
     if (status === 200 || status === 401) return launched;
     await Promise.race([sleep(20), exited]);
   }
-  const tail = readFileSync(p.info.logFile, 'utf8').split('\n').slice(-15).join('\n');
+  const tail = spawnError + readFileSync(p.info.logFile, 'utf8').split('\n').slice(-15).join('\n');
   if (launched.exit && /address already in use/.test(tail)) return 'port-in-use';
   if (!launched.exit) { child.kill('SIGKILL'); await exited; }
   throw new Error(`docker-registry "${p.info.name}" on ${p.info.url} did not become ready `
-    + `(${launched.exit ? `exit code ${launched.exit.code}` : `no answer in ${timeoutMs} ms`}); config ${configFile}; log tail:\n${tail}`);
+    + `(${launched.exit ? `exit code ${launched.exit.code}` : `no answer in ${timeoutMs} ms`}); log tail:\n${tail}`);
 }
 
 async function killChild(l: Launched): Promise<void> {
@@ -340,18 +343,25 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
     throw err;
   }
   let current = launched;
+  let stopping = false;
+  const watch = (l: Launched): void => {
+    l.child.once('exit', (code, signal) => { if (!stopping && l === current) opts.onUnexpectedExit?.({ code, signal }); });
+  };
+  watch(current);
   const port = Number(p.info.host.split(':')[1]);
   const reg: RunningRegistry = {
     ...withFunctions(p.info),
     pid: current.child.pid ?? -1,
     exited: () => current.exit,
     stop: async (o = {}) => {
+      stopping = true;
       await killChild(current);
       if (o.keepFiles) return;
       await p.issuer?.close();
       await rm(p.dir, { recursive: true, force: true });
     },
     restart: async () => {
+      stopping = true;
       await killChild(current);
       for (let i = 0; ; i++) {
         const r = await launch(p, port, timeout);
@@ -359,6 +369,8 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
         if (i >= 20) throw new Error(`docker-registry "${p.info.name}": cannot rebind ${p.info.host}`);
         await sleep(100);
       }
+      stopping = false;
+      watch(current);
       reg.pid = current.child.pid ?? -1;
     },
   };
