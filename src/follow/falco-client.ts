@@ -40,7 +40,7 @@ const VERSIONS_PREFIX =
 
 /** falcoctl's backoff: 1 s, then ×1.6 per retry, capped at the timeout. */
 export function versionsBackoff(attempt: number, maxMs: number): number {
-  return Math.min(1000 * 1.6 ** attempt, maxMs);
+  return Math.min(Math.round(1000 * 1.6 ** attempt), maxMs);
 }
 
 /**
