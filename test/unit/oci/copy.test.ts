@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { copy, type CopyEvent } from '../../../src/oci/copy.js';
+import { copy, copyGraph, type CopyEvent } from '../../../src/oci/copy.js';
 import { openLayout } from '../../../src/oci/layout/store.js';
 import { createMemoryRegistry, MemoryStore } from '../../../src/oci/memory/store.js';
 import { descriptorFor, type Descriptor } from '../../../src/oci/descriptor.js';
@@ -50,6 +50,18 @@ describe('copy', () => {
     expect(result.blobsCopied).toBe(6);
     await expectSameArtifact(src, 'plugin', dst, 'plugin');
     for (const c of children) expect(await dst.exists(c.layer)).toBe(true);
+  });
+
+  it('copyGraph copies an already-resolved root by digest only and reports progress', async () => {
+    const src = new MemoryStore();
+    const pushed = await pushRulesfile(src, 'v1', { layer: Buffer.alloc(200_000, 3) });
+    const dst = await openLayout(dir, { create: true });
+    const progress = new Map<string, number>();
+    const result = await copyGraph(src, dst, pushed.manifest, { onProgress: (p) => progress.set(p.descriptor.digest, p.bytes) });
+    expect(result).toMatchObject({ descriptor: pushed.manifest, blobsCopied: 3 });
+    expect(progress.get(pushed.layer.digest)).toBe(200_000);
+    expect(await dst.listTags()).toEqual([]);
+    expect((await dst.resolve(pushed.manifest.digest)).digest).toBe(pushed.manifest.digest);
   });
 
   it('walks Docker manifest lists and schema 2 manifests', async () => {
