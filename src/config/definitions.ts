@@ -1,3 +1,4 @@
+import { defaultDockerConfigPath } from '../oci/auth/credentials/store.js';
 import { formatGoDuration } from './duration.js';
 import { COMMA_LIST, SEMICOLON_LIST, boolean, duration, httpUrl, oneOf, path, string, stringList } from './parsers.js';
 import type { Parser } from './parsers.js';
@@ -61,8 +62,7 @@ const fmtDuration = (ms: number): string => formatGoDuration(ms);
 
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json` (oras-go credentials config.Dir). */
 export function defaultCredsConfigPath(ctx: DefaultContext): string {
-  const dir = ctx.env.DOCKER_CONFIG;
-  return dir !== undefined && dir !== '' ? `${dir.replace(/\/+$/, '')}/config.json` : `${ctx.home}/.docker/config.json`;
+  return defaultDockerConfigPath(ctx.env, ctx.home);
 }
 
 export const DEFAULT_INDEX: IndexSetting = {
