@@ -203,6 +203,84 @@ describe('fault proxy', () => {
   });
 });
 
+describe('fault proxy, more', () => {
+  it('re-originates to the https registry, streams chunked uploads and Range requests', async () => {
+    const proxy = await startFaultProxy({ upstream: regs.tls.url, caFile: regs.tls.caFile! });
+    try {
+      const repo = uniqueRepo('harness/tls-proxy');
+      const post = await request(`${proxy.url}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
+      await post.body.dump();
+      expect(String(post.headers.location).startsWith(`${proxy.url}/`)).toBe(true);
+      const data = Buffer.from('0123456789abcdefghij');
+      const patch = await request(String(post.headers.location), {
+        method: 'PATCH', body: data.subarray(0, 10), headers: { 'content-type': 'application/octet-stream' },
+      });
+      await patch.body.dump();
+      expect(patch.statusCode).toBe(202);
+      const patch2 = await request(String(patch.headers.location), {
+        method: 'PATCH', body: data.subarray(10), headers: { 'content-type': 'application/octet-stream' },
+      });
+      await patch2.body.dump();
+      const done = new URL(String(patch2.headers.location));
+      done.searchParams.set('digest', sha256(data));
+      const put = await request(done, { method: 'PUT' });
+      await put.body.dump();
+      expect(put.statusCode).toBe(201);
+      const range = await request(`${proxy.url}/v2/${repo}/blobs/${sha256(data)}`, { headers: { range: 'bytes=5-9' } });
+      expect(range.statusCode).toBe(206);
+      expect(await range.body.text()).toBe('56789');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('stalls (delayed or forever), replaces bodies, and closes with a stalled request open', async () => {
+    const proxy = await startFaultProxy({ upstream: regs.open.url });
+    const client = new Agent({ headersTimeout: 300, bodyTimeout: 300 });
+    try {
+      proxy.setRules([
+        { path: /^\/v2\/$/, times: 1, kind: 'stall' },
+        { path: /^\/v2\/$/, times: 1, kind: 'stall', ms: 50 },
+        { path: /^\/v2\/$/, times: 1, kind: 'replace', body: 'not json', headers: { 'Content-Type': 'text/plain' } },
+      ]);
+      await expect(request(`${proxy.url}/v2/`, { dispatcher: client })).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+      const delayed = await request(`${proxy.url}/v2/`, { dispatcher: client });
+      expect(await delayed.body.text()).toBe('{}');
+      const replaced = await request(`${proxy.url}/v2/`, { dispatcher: client });
+      expect(replaced.headers['content-type']).toBe('text/plain');
+      expect(replaced.headers['docker-distribution-api-version']).toBe('registry/2.0');
+      expect(await replaced.body.text()).toBe('not json');
+      proxy.setRules([{ path: /^\/v2\/$/, kind: 'stall' }]);
+      const hanging = request(`${proxy.url}/v2/`).catch((e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 50));
+      await proxy.close();
+      expect(await hanging).toBeInstanceOf(Error);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('lets the second origin fetch from the token registry with its own credentials', async () => {
+    const reg = regs.token;
+    const proxy = await startFaultProxy({ upstream: reg.url, host: '127.0.0.2', upstreamCredentials: { username: 'alice', password: 's3cret' } });
+    try {
+      expect(proxy.host.startsWith('127.0.0.2:')).toBe(true);
+      expect(proxy.secondOrigin.host.startsWith('127.0.0.1:')).toBe(true);
+      const repo = uniqueRepo('harness/token-redirect');
+      const data = Buffer.from('behind a token registry');
+      const alice = await getToken(reg, `repository:${repo}:pull,push`, { username: 'alice', password: 's3cret' });
+      expect(await pushBlob(proxy.url, repo, data, `Bearer ${alice.token}`)).toBe(201);
+      proxy.setRules([{ method: 'GET', path: /\/blobs\//, kind: 'redirect' }]);
+      const res = await request(`${proxy.url}/v2/${repo}/blobs/${sha256(data)}`, { headers: { authorization: `Bearer ${alice.token}` } });
+      await res.body.dump();
+      const fromStorage = await request(String(res.headers.location));
+      expect(Buffer.from(await fromStorage.body.arrayBuffer())).toEqual(data);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe('skopeo', () => {
   /** A Falco-rules-like OCI layout made by hand (spec §1). */
   async function makeLayout(): Promise<{ dir: string; manifest: Buffer }> {
