@@ -4,6 +4,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import { digestOf, isDigest, parseDigest, type Descriptor } from '../descriptor.js';
+import { isManifestMediaType } from '../media-types.js';
 import type { FetchOptions, OpOptions, PushOptions, Target } from '../target.js';
 import { placeBytes, placeStream, wrapIo } from './_files.js';
 import { addUntagged, emptyIndex, readIndex, refNameOf, setTag, updateIndex, withoutRefName } from './_index-file.js';
@@ -47,8 +48,16 @@ export class OciLayoutStore implements Target {
     return (await fileSize(this.blobPath(desc.digest))) === desc.size;
   }
 
-  /** Consumes `body` fully; an existing blob is kept (the body is still read and verified). */
+  /**
+   * Consumes `body` fully; an existing blob is kept (the body is still read and verified). A
+   * manifest pushed this way is recorded untagged in index.json, as pushManifest without a tag.
+   */
   async push(desc: Descriptor, body: Readable | Uint8Array, opts: PushOptions = {}): Promise<void> {
+    await this.writeBlob(desc, body, opts);
+    if (isManifestMediaType(desc.mediaType)) await updateIndex(this.root, (idx) => addUntagged(idx, desc), opts);
+  }
+
+  private async writeBlob(desc: Descriptor, body: Readable | Uint8Array, opts: PushOptions): Promise<void> {
     const path = this.blobPath(desc.digest);
     const source = body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : body;
     if (await this.exists(desc, opts)) {
@@ -102,7 +111,7 @@ export class OciLayoutStore implements Target {
         details: { expected: desc.digest, actual },
       });
     }
-    await this.push(desc, bytes, opts);
+    await this.writeBlob(desc, bytes, opts);
     if (reference !== undefined && !isDigest(reference)) {
       await updateIndex(this.root, (idx) => setTag(idx, desc, reference), opts);
     } else {

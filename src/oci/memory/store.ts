@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import { digestOf, isDigest, parseDigest, type Descriptor } from '../descriptor.js';
 import { createVerifier } from '../verify.js';
+import { isManifestMediaType } from '../media-types.js';
 import type { FetchOptions, OpOptions, PushOptions, Target } from '../target.js';
 
 export interface MemoryStoreOptions {
@@ -57,6 +58,7 @@ export class MemoryStore implements Target {
     const data = Buffer.concat(chunks);
     opts.onProgress?.(data.length);
     this.blobs.set(desc.digest, data);
+    if (isManifestMediaType(desc.mediaType)) this.manifests.set(desc.digest, { ...desc });
   }
 
   async resolve(reference: string, opts: OpOptions = {}): Promise<Descriptor> {

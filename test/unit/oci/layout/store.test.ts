@@ -75,6 +75,17 @@ describe('OciLayoutStore', () => {
     await expect(store.resolve('v1')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
   });
 
+  it('records a manifest pushed with push() untagged in index.json', async () => {
+    const store = await openLayout(dir, { create: true });
+    const a = await pushRulesfile(store, 'v1');
+    await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    await store.push(a.manifest, a.manifestBytes);
+    const idx = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+    expect(idx.manifests).toEqual([a.manifest]);
+    await store.tag(a.manifest, 'v1');
+    expect(JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')).manifests).toHaveLength(1);
+  });
+
   it('re-tagging replaces the descriptor for that name', async () => {
     const store = await openLayout(dir, { create: true });
     const a = await pushRulesfile(store, 'latest', { content: 'a' });
