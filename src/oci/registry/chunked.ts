@@ -94,5 +94,7 @@ async function uploadStatus(repo: RepoContext, loc: URL, opts: PushOptions): Pro
   });
   await res.body.dump();
   const m = /^(?:bytes=)?0-(\d+)$/.exec(String(res.headers['range'] ?? ''));
-  return { committed: m ? Number(m[1]) + 1 : 0, location: new URL(String(res.headers['location'] ?? loc), res.url) };
+  // distribution answers "0-0" for an empty session too; read it as nothing committed.
+  const end = m ? Number(m[1]) : 0;
+  return { committed: end > 0 ? end + 1 : 0, location: new URL(String(res.headers['location'] ?? loc), res.url) };
 }

@@ -114,6 +114,9 @@ export function networkError(err: unknown, method: string, url: URL | string): R
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR' || e?.code === 'UND_ERR_ABORTED') {
     return new RulesctlError(ErrorCodes.ABORTED, `${where}: aborted`, { cause: err, details });
   }
+  if (e?.name === 'TimeoutError') {
+    return new RulesctlError(ErrorCodes.TIMEOUT, `${where}: timed out`, { cause: err, details });
+  }
   if (e?.code === 'UND_ERR_HEADERS_TIMEOUT' || e?.code === 'UND_ERR_BODY_TIMEOUT' || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
     return new RulesctlError(ErrorCodes.TIMEOUT, `${where}: timed out (${e.code})`, {
       cause: err, details, hint: 'the registry or the network is stalled; retry later or raise the timeout',

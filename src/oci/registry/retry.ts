@@ -26,6 +26,8 @@ export function isRetryableStatus(status: number): boolean {
 const RETRYABLE_CODES = new Set([
   'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENETUNREACH', 'EHOSTUNREACH', 'EAI_AGAIN',
   'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT',
+  // The connection closed before Content-Length bytes arrived: a truncated transfer.
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
 ]);
 
 /** Connection-level failures worth another try (resets, refused, DNS hiccups, closed sockets). */
