@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpGet } from 'node:http';
 import { request as httpsGet } from 'node:https';
@@ -237,6 +237,8 @@ interface Prepared {
   ca?: Buffer;
   issuer?: TokenIssuer;
   fixedPort: boolean;
+  /** `listening on` is logged at info and debug only. */
+  logsListening: boolean;
 }
 
 async function prepare(opts: StartRegistryOptions): Promise<Prepared> {
@@ -252,7 +254,7 @@ async function prepare(opts: StartRegistryOptions): Promise<Prepared> {
     name, host: '', url: '', plainHttp: !opts.tls, rootDir: join(dir, 'data'), dir,
     accessLogFile: join(dir, 'access.log'), logFile: join(dir, 'registry.log'),
   };
-  const prepared: Prepared = { dir, info, config, env: opts.env ?? {}, fixedPort: opts.port !== undefined };
+  const prepared: Prepared = { dir, info, config, env: opts.env ?? {}, fixedPort: opts.port !== undefined, logsListening: true };
   if (opts.auth === 'basic') {
     const users = opts.users ?? { alice: 's3cret' };
     const lines = await Promise.all(Object.entries(users).map(async ([u, p]) => (await execa('htpasswd', ['-Bbn', u, p])).stdout.trim()));
@@ -280,6 +282,8 @@ async function prepare(opts: StartRegistryOptions): Promise<Prepared> {
   }
   if (opts.proxy) config.proxy = opts.proxy;
   Object.assign(config, opts.config ?? {});
+  const level = (config.log as { level?: string } | undefined)?.level ?? 'info';
+  prepared.logsListening = level === 'info' || level === 'debug';
   return prepared;
 }
 
@@ -293,6 +297,7 @@ async function launch(p: Prepared, port: number, timeoutMs: number): Promise<Lau
   await writeFile(configFile, JSON.stringify(p.config, null, 2)); // JSON is YAML
   const out = openSync(p.info.accessLogFile, 'a');
   const err = openSync(p.info.logFile, 'a');
+  const logStart = fstatSync(err).size;
   const child = spawn('docker-registry', ['serve', configFile], { stdio: ['ignore', out, err], env: { ...process.env, ...p.env } });
   closeSync(out);
   closeSync(err);
@@ -303,14 +308,21 @@ async function launch(p: Prepared, port: number, timeoutMs: number): Promise<Lau
   const deadline = Date.now() + timeoutMs;
   while (!launched.exit && Date.now() < deadline) {
     const status = await probe(p.info.url, p.ca);
-    if (status === 200 || status === 401) return launched;
+    // The listening line proves the answer came from this process, not from whoever else holds the port.
+    if ((status === 200 || status === 401) && (!p.logsListening || logSince(p.info.logFile, logStart).includes(`listening on ${p.info.host}`))) {
+      return launched;
+    }
     await Promise.race([sleep(20), exited]);
   }
-  const tail = spawnError + readFileSync(p.info.logFile, 'utf8').split('\n').slice(-15).join('\n');
+  const tail = spawnError + logSince(p.info.logFile, logStart).split('\n').slice(-15).join('\n');
   if (launched.exit && /address already in use/.test(tail)) return 'port-in-use';
   if (!launched.exit) { child.kill('SIGKILL'); await exited; }
   throw new Error(`docker-registry "${p.info.name}" on ${p.info.url} did not become ready `
     + `(${launched.exit ? `exit code ${launched.exit.code}` : `no answer in ${timeoutMs} ms`}); log tail:\n${tail}`);
+}
+
+function logSince(file: string, start: number): string {
+  return readFileSync(file).subarray(start).toString('utf8');
 }
 
 async function killChild(l: Launched): Promise<void> {

@@ -342,5 +342,7 @@ describe('private registries', () => {
     await upstream.stop();
     await expect(startRegistry({ name: 'bad-proxy', proxy: { remoteurl: upstream.url }, readyTimeoutMs: 5000 }))
       .rejects.toThrow(/did not become ready \(exit code 2\)/);
+    // The shared open registry answers on that port, but it is not the process we started.
+    await expect(startRegistry({ name: 'taken', port: Number(regs.open.host.split(':')[1]) })).rejects.toThrow(/in use/);
   });
 });
