@@ -60,7 +60,8 @@ function parseEnvRecords<T>(text: string, spec: RecordSpec<T>): ParseResult<T[]>
 
 function recordList<T>(spec: RecordSpec<T>): Parser<T[]> {
   return (raw, origin) => {
-    if (typeof raw === 'string' && origin !== 'file') return parseEnvRecords(raw, spec);
+    // falcoctl's decode hook takes the string form from the file too, not only from env.
+    if (typeof raw === 'string') return parseEnvRecords(raw, spec);
     if (!Array.isArray(raw)) return fail(`expected a list of mappings, got ${spec.secret ? 'a non-list' : show(raw)}`);
     const out: T[] = [];
     for (const [i, item] of raw.entries()) {
@@ -78,28 +79,22 @@ function registryOf(refOrHost: string): string {
   return i > 0 ? refOrHost.slice(0, i) : refOrHost;
 }
 
-export const indexList = recordList<IndexSetting>({
+const indexFile = recordList<IndexSetting>({
   fields: ['name', 'url', 'backend'],
   required: ['name', 'url'],
   secret: false,
-  // Env entries have exactly two fields (no backend), unlike the file (spec §10).
-  fromTokens: ([name = '', url = '']) => ({ name, url, backend: '' }),
+  fromTokens: ([name = '', url = '', backend = '']) => ({ name, url, backend }),
 });
-// The env form has 2 fields although the record has 3; check it with a 2-field spec.
-const indexEnv = recordList<{ name: string; url: string }>({
-  fields: ['name', 'url'],
+// The string form has exactly 2 fields (no backend), unlike the mapping form (spec §10).
+const indexString = recordList<IndexSetting>({
+  fields: ['name', 'url'] as (keyof IndexSetting)[],
   required: ['name', 'url'],
   secret: false,
-  fromTokens: ([name = '', url = '']) => ({ name, url }),
+  fromTokens: ([name = '', url = '']) => ({ name, url, backend: '' }),
 });
 
-export const indexes: Parser<IndexSetting[]> = (raw, origin) => {
-  if (typeof raw === 'string' && origin !== 'file') {
-    const r = indexEnv(raw, origin);
-    return r.ok ? ok(r.value.map((e) => ({ ...e, backend: '' }))) : r;
-  }
-  return indexList(raw, origin);
-};
+/** `indexes`: `[{name, url, backend}]`, or `name,url;…` (env, or a string in the file). */
+export const indexes: Parser<IndexSetting[]> = (raw, origin) => (typeof raw === 'string' ? indexString : indexFile)(raw, origin);
 
 export const basicAuths = recordList<BasicAuthSetting>({
   fields: ['registry', 'user', 'password'],
@@ -119,7 +114,7 @@ const gcpFile = recordList<GcpAuthSetting>({ fields: ['registry'], required: ['r
 
 /** `FALCOCTL_REGISTRY_AUTH_GCP=reg1;reg2`, or `[{registry: …}]` in the file. */
 export const gcpAuths: Parser<GcpAuthSetting[]> = (raw, origin) => {
-  if (typeof raw === 'string' && origin !== 'file') {
+  if (typeof raw === 'string') {
     if (!SEMICOLON_LIST.test(raw)) return fail(envMismatch(SEMICOLON_LIST, raw));
     return ok(raw.split(';').map((registry) => ({ registry })));
   }

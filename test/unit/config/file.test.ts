@@ -75,6 +75,13 @@ describe('parseConfigText', () => {
     expect(parseConfigText('artifact:\n').errors).toEqual([]);
   });
 
+  it('accepts the env string form of record lists in the file too, as falcoctl decode hooks do', () => {
+    const r = parseConfigText('indexes: "a,https://a/i.yaml"\nregistry:\n  auth:\n    basic: "ghcr.io,u,SECRET-p;bad"\n    gcp: "g1;g2"\n');
+    expect(r.config.indexes).toEqual([{ name: 'a', url: 'https://a/i.yaml', backend: '' }]);
+    expect(r.config['registry.auth.gcp']).toEqual([{ registry: 'g1' }, { registry: 'g2' }]);
+    expect(r.errors).toEqual(['registry.auth.basic: not valid token "<redacted>"']);
+  });
+
   it('splits a one-element refs list like falcoctl', () => {
     expect(parseConfigText('artifact:\n  follow:\n    refs: ["a:1;b:2"]\n').config['artifact.follow.refs']).toEqual(['a:1', 'b:2']);
     expect(parseConfigText('artifact:\n  allowedTypes: rulesfile,plugin\n').config['artifact.allowedTypes']).toEqual(['rulesfile', 'plugin']);
