@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { cleanStaleStaging } from '../install/place.js';
 import { readState, writeState } from '../install/state.js';
 import type { Logger } from '../log.js';
 import { follow, type FollowDeps, type UpdateResult } from './follower.js';
@@ -63,6 +64,8 @@ export interface DaemonOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   metrics?: FollowMetricsSink;
   liveness?: Liveness;
+  /** Destination directories to clear of staging files left by a killed process, at start. */
+  cleanDirs?: string[];
   /** How long to wait for followers after the signal (falcoctl: 5 s). In-flight placements always finish. */
   shutdownTimeoutMs?: number;
 }
@@ -86,6 +89,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const guard = createPlacementGuard();
   const loops = new AbortController();
   const followers: Promise<void>[] = [];
+  for (const dir of opts.cleanDirs ?? []) {
+    const removed = await cleanStaleStaging(dir);
+    if (removed.length > 0) opts.log.info('Removed leftover staging files', { directory: dir, files: removed });
+  }
   for (const r of opts.refs) {
     const seeded = await readState(opts.stateDir, r.ref, { log: opts.log });
     if (seeded) opts.metrics?.setDigest(r.ref, seeded.digest);

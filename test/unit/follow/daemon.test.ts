@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -44,6 +44,22 @@ describe('runDaemon', () => {
     expect(updates).toBe(0);
     const msgs = opts.log.records.map((r) => r.msg);
     expect(msgs.slice(-3)).toEqual(['Closing followers...', 'Follower stopped', 'Followers correctly stopped.']);
+  });
+
+  it('removes staging files left by a killed process at start', async () => {
+    const rulesDir = await mkdtemp(join(tmpdir(), 'rulesctl-daemon-rules-'));
+    try {
+      const leftover = join(rulesDir, `.falco_rules.yaml.rulesctl-${process.pid}-abcd.tmp`);
+      await writeFile(leftover, 'half');
+      const ctrl = new AbortController();
+      ctrl.abort();
+      const opts = { ...base(), refs: [], signal: ctrl.signal, cleanDirs: [rulesDir] };
+      await runDaemon(opts);
+      expect(await readdir(rulesDir)).toEqual([]);
+      expect(opts.log.records[0]).toMatchObject({ msg: 'Removed leftover staging files', fields: { files: [leftover] } });
+    } finally {
+      await rm(rulesDir, { recursive: true, force: true });
+    }
   });
 
   it('lets an in-flight placement finish before stopping, and records the digest', async () => {
