@@ -60,6 +60,11 @@ export function loadSigningKey(pem: string | Buffer, passphrase?: string): KeyOb
   return key;
 }
 
+/** Reads and loads a signing key file for `registry push --sign --key FILE` (see {@link loadSigningKey}). */
+export async function readSigningKey(path: string, opts: KeyReadOptions & { passphrase?: string } = {}): Promise<KeyObject> {
+  return loadSigningKey(await readPem(path, 'private key', opts), opts.passphrase);
+}
+
 /** ECDSA-SHA256 signature, ASN.1 DER (what cosign writes and reads). */
 export function signBytes(key: KeyObject, data: Uint8Array): Buffer {
   return cryptoSign('sha256', data, key);

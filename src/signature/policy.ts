@@ -90,6 +90,11 @@ export function parseCosignPolicy(block: CosignIndexSignature | null | undefined
   return policy;
 }
 
+/** A regexp as the user wrote it (V8's `source` escapes `/`). */
+function pattern(re: RegExp): string {
+  return re.source.replace(/\\\//g, '/');
+}
+
 /** One line for messages: `identity ~ /…/, issuer = …` or `key cosign.pub` (never the key bytes). */
 export function describePolicy(policy: SignaturePolicy): string {
   const tlog = policy.ignoreTlog ? ', ignore-tlog' : '';
@@ -97,8 +102,8 @@ export function describePolicy(policy: SignaturePolicy): string {
     const ref = policy.keyRef.trimStart().startsWith('-----BEGIN') ? 'inline PEM public key' : policy.keyRef;
     return `key ${ref}${tlog}`;
   }
-  const identity = policy.identity !== undefined ? `identity = ${policy.identity}` : `identity ~ /${policy.identityRegexp!.source}/`;
-  const issuer = policy.issuer !== undefined ? `issuer = ${policy.issuer}` : `issuer ~ /${policy.issuerRegexp!.source}/`;
+  const identity = policy.identity !== undefined ? `identity = ${policy.identity}` : `identity ~ /${pattern(policy.identityRegexp!)}/`;
+  const issuer = policy.issuer !== undefined ? `issuer = ${policy.issuer}` : `issuer ~ /${pattern(policy.issuerRegexp!)}/`;
   return `keyless ${identity}, ${issuer}${tlog}`;
 }
 
@@ -107,12 +112,12 @@ export function checkIdentity(policy: KeylessPolicy, identity: string | undefine
   if (identity === undefined) return 'the certificate has no subject alternative name';
   if (policy.identity !== undefined && identity !== policy.identity) return `certificate identity "${identity}" is not "${policy.identity}"`;
   if (policy.identityRegexp !== undefined && !policy.identityRegexp.test(identity)) {
-    return `certificate identity "${identity}" does not match /${policy.identityRegexp.source}/`;
+    return `certificate identity "${identity}" does not match /${pattern(policy.identityRegexp)}/`;
   }
   if (issuer === undefined) return 'the certificate has no OIDC issuer extension';
   if (policy.issuer !== undefined && issuer !== policy.issuer) return `certificate issuer "${issuer}" is not "${policy.issuer}"`;
   if (policy.issuerRegexp !== undefined && !policy.issuerRegexp.test(issuer)) {
-    return `certificate issuer "${issuer}" does not match /${policy.issuerRegexp.source}/`;
+    return `certificate issuer "${issuer}" does not match /${pattern(policy.issuerRegexp)}/`;
   }
   return undefined;
 }

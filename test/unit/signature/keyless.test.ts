@@ -1,4 +1,4 @@
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate, createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { Verifier, toSignedEntity } from '@sigstore/verify';
@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { descriptorFor, type ImageIndex, type ImageManifest } from '../../../src/oci/descriptor.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { MemoryStore } from '../../../src/oci/memory/store.js';
-import { legacyToBundle } from '../../../src/signature/legacy.js';
+import { buildSimpleSigningPayload, legacyToBundle } from '../../../src/signature/legacy.js';
 import { parseCosignPolicy } from '../../../src/signature/policy.js';
 import { loadTrustMaterial } from '../../../src/signature/trusted-root.js';
 import { verifyArtifact } from '../../../src/signature/verify.js';
@@ -159,5 +159,44 @@ describe('legacy (cosign v2) keyless annotations', () => {
     const bad = JSON.parse(annotations()['dev.sigstore.cosign/bundle']);
     bad.Payload.integratedTime += 1;
     await expect(verifyLegacy(A_TXT, annotations({ 'dev.sigstore.cosign/bundle': JSON.stringify(bad) }))).rejects.toThrow(/inclusion promise could not be verified/);
+  });
+});
+
+describe('legacy keyless layers through verifyArtifact', () => {
+  const recorded = JSON.parse(fixture('conformance-message.sigstore.json').toString());
+  const certPem = new X509Certificate(Buffer.from(recorded.verificationMaterial.certificate.rawBytes, 'base64')).toString();
+
+  /** A `.sig` manifest whose one layer carries a real Fulcio certificate but no Rekor bundle. */
+  async function storeWithCertOnlySig(): Promise<{ store: MemoryStore; digest: string }> {
+    const store = new MemoryStore({ name: REPO });
+    const subject = descriptorFor(MediaTypes.ociManifest, A_TXT);
+    await store.pushManifest(subject, A_TXT);
+    const payload = buildSimpleSigningPayload(REPO, subject.digest);
+    const layer = descriptorFor('application/vnd.dev.cosign.simplesigning.v1+json', payload, {
+      annotations: { 'dev.cosignproject.cosign/signature': recorded.messageSignature.signature, 'dev.sigstore.cosign/certificate': certPem },
+    });
+    await store.push(layer, payload);
+    const config = Buffer.from('{}');
+    const configDesc = descriptorFor('application/vnd.oci.image.config.v1+json', config);
+    await store.push(configDesc, config);
+    const mb = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layer] }));
+    await store.pushManifest(descriptorFor(MediaTypes.ociManifest, mb), mb, `sha256-${subject.digest.slice(7)}.sig`);
+    return { store, digest: subject.digest };
+  }
+
+  it('refuses a certificate signature without a Rekor entry, even with ignore-tlog', async () => {
+    const { store, digest } = await storeWithCertOnlySig();
+    const p = parseCosignPolicy({ 'certificate-identity': BEACON, 'certificate-oidc-issuer': GHA, 'ignore-tlog': true })!;
+    const err = await verifyArtifact({ target: store, repository: REPO, digest, policy: p, trustedRoot }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ERR_SIGNATURE' });
+    expect(err.message).toContain('has no transparency-log entry or timestamp');
+  });
+
+  it('refuses a certificate signature under a key policy', async () => {
+    const { store, digest } = await storeWithCertOnlySig();
+    const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const p = parseCosignPolicy({ key: publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'ignore-tlog': true })!;
+    const err = await verifyArtifact({ target: store, repository: REPO, digest, policy: p }).catch((e) => e);
+    expect(err.message).toContain('signed with a certificate (keyless), but the policy expects a key');
   });
 });

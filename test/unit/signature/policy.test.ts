@@ -24,7 +24,7 @@ describe('parseCosignPolicy', () => {
     expect(p.identity).toBeUndefined();
     expect(p.identityRegexp?.source).toBe('https:\\/\\/github.com\\/falcosecurity\\/rules\\/');
     expect(p.ignoreTlog).toBe(false);
-    expect(describePolicy(p)).toBe('keyless identity ~ /https:\\/\\/github.com\\/falcosecurity\\/rules\\//, issuer = https://token.actions.githubusercontent.com');
+    expect(describePolicy(p)).toBe('keyless identity ~ /https://github.com/falcosecurity/rules//, issuer = https://token.actions.githubusercontent.com');
   });
 
   it('switches to key-based verification when key is set, keeping ignore-tlog', () => {
