@@ -141,3 +141,16 @@ describe('Go durations', () => {
     expect(formatGoDuration(1500)).toBe('1.5s');
   });
 });
+
+describe('followScheduleConflict', () => {
+  it('fails when every and cron are both set from any layer, as falcoctl', async () => {
+    const { followScheduleConflict } = await import('../../../src/config/checks.js');
+    const keys = ['artifact.follow.every', 'artifact.follow.cron'];
+    const file = parseConfigText('artifact:\n  follow:\n    every: 6h\n').config;
+    expect(followScheduleConflict(resolveSettings({ env: {}, fileConfig: file, keys }))).toBeUndefined();
+    expect(followScheduleConflict(resolveSettings({ env: {}, flags: { 'artifact.follow.cron': '@daily' }, keys }))).toBeUndefined();
+    expect(followScheduleConflict(resolveSettings({ env: { FALCOCTL_ARTIFACT_FOLLOW_CRON: '@daily' }, fileConfig: file, keys }))).toBe(
+      'if any flags in the group [cron every] are set none of the others can be; [cron every] were all set',
+    );
+  });
+});
