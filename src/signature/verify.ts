@@ -142,7 +142,12 @@ function toEntity(s: Session, prepared: PreparedSignature): SignedEntity {
   const keyBased = bundle.verificationMaterial.content.$case === 'publicKey';
   if (s.opts.policy.kind === 'key' && !keyBased) throw new CandidateRefused('signed with a certificate (keyless), but the policy expects a key');
   if (s.opts.policy.kind === 'keyless' && keyBased) throw new CandidateRefused('signed with a key, but the policy expects a keyless certificate');
-  const entity = toSignedEntity(dropTlogIfIgnored(s, bundle), prepared.artifact);
+  let entity: SignedEntity;
+  try {
+    entity = toSignedEntity(dropTlogIfIgnored(s, bundle), prepared.artifact);
+  } catch (err) {
+    throw new CandidateRefused(`unreadable verification material: ${(err as Error).message}`);
+  }
   // @sigstore/verify checks a certificate chain only at the entity's timestamps: with none, refuse.
   if (!keyBased && entity.timestamps.length === 0) {
     throw new CandidateRefused('the keyless signature has no transparency-log entry or timestamp, so its certificate cannot be checked');
