@@ -128,8 +128,10 @@ function sendUpstream(ctx: Ctx, method: string, path: string, headers: OutgoingH
     const request = ctx.upstream.protocol === 'https:' ? httpsRequest : httpRequest;
     const up = request(new URL(path, ctx.upstream), { method, headers, agent: ctx.agent, ...(ctx.ca ? { ca: ctx.ca } : {}) }, resolve);
     up.on('error', reject);
-    if (body) body.pipe(up);
-    else up.end();
+    if (body) {
+      body.pipe(up);
+      body.once('close', () => { if (!body.complete) up.destroy(); });
+    } else up.end();
   });
 }
 

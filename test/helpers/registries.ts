@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import {
   countTokenRequests, createTokenCerts, fetchTokenRecords, startTokenIssuer,
-  type TokenIssuer, type TokenRequestRecord,
+  type TokenIssuer, type TokenIssuerOptions, type TokenRequestRecord,
 } from './token-issuer.js';
 
 export type RegistryName = 'open' | 'basic' | 'token' | 'tls';
@@ -82,6 +82,8 @@ export interface StartRegistryOptions {
   users?: Record<string, string>;
   /** Use an existing issuer (realm/service/issuer and its cert bundle). */
   token?: { realm: string; service: string; issuer: string; bundleFile: string };
+  /** Settings of the private issuer started for `auth: 'token'` without `token` (e.g. a short `expiresIn`). */
+  tokenIssuerOptions?: Pick<TokenIssuerOptions, 'expiresIn' | 'users' | 'anonymousActions' | 'service' | 'issuer'>;
   tls?: boolean;
   /** Pull-through cache (§5); the upstream must already answer. */
   proxy?: { remoteurl: string; username?: string; password?: string };
@@ -267,7 +269,7 @@ async function prepare(opts: StartRegistryOptions): Promise<Prepared> {
     let token = opts.token;
     if (!token) {
       const certs = await createTokenCerts(dir);
-      prepared.issuer = await startTokenIssuer({ keyFile: certs.keyFile, certFile: certs.certFile });
+      prepared.issuer = await startTokenIssuer({ ...opts.tokenIssuerOptions, keyFile: certs.keyFile, certFile: certs.certFile });
       token = { realm: prepared.issuer.realm, service: prepared.issuer.service, issuer: prepared.issuer.issuer, bundleFile: certs.bundleFile };
     }
     config.auth = { token: { realm: token.realm, service: token.service, issuer: token.issuer, rootcertbundle: token.bundleFile } };

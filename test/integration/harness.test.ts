@@ -337,6 +337,22 @@ describe('private registries', () => {
     expect(existsSync(proxyReg.dir)).toBe(false);
   });
 
+  it('starts a private token registry with its own issuer settings', async () => {
+    const reg = await startRegistry({ name: 'own-token', auth: 'token', tokenIssuerOptions: { expiresIn: 7 } });
+    try {
+      const repo = uniqueRepo('harness/own-token');
+      const res = await request(`${reg.tokenIssuer!.realm}?service=test-registry&scope=repository:${repo}:pull,push`,
+        { headers: { authorization: basicAuth('alice', 's3cret') } });
+      const body = (await res.body.json()) as { token: string; expires_in: number };
+      expect(body.expires_in).toBe(7);
+      expect(await pushBlob(reg.url, repo, Buffer.from('own issuer'), `Bearer ${body.token}`)).toBe(201);
+      expect(await reg.tokenIssuer!.requestCount()).toBe(1);
+      expect(reg.tokenIssuer!.url).not.toBe(regs.token.tokenIssuer!.url);
+    } finally {
+      await reg.stop();
+    }
+  });
+
   it('fails loudly when a registry cannot start', async () => {
     const upstream = await startRegistry({ name: 'gone' });
     await upstream.stop();
