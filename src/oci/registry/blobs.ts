@@ -17,6 +17,13 @@ import type { RawResponse } from './transport.js';
  */
 export async function fetchBlob(repo: RepoContext, desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
   const first = await getBlob(repo, desc, 0, opts);
+  const announced = first.headers['docker-content-digest'];
+  if (typeof announced === 'string' && announced && announced !== desc.digest && !first.crossOrigin) {
+    await first.body.dump();
+    throw new RulesctlError(ErrorCodes.DIGEST_MISMATCH, `blob ${desc.digest} of ${repo.name}: the registry announced ${announced}`, {
+      details: { expected: desc.digest, actual: announced },
+    });
+  }
   const length = Number(first.headers['content-length']);
   if (first.status === 200 && Number.isFinite(length) && first.headers['content-length'] !== undefined && length !== desc.size) {
     await first.body.dump();

@@ -76,6 +76,7 @@ export async function send(ctx: ClientContext, registry: string, req: RegistryRe
       }
       throw networkError(err, req.method, url);
     }
+    reportWarnings(ctx, res);
     if (ok.includes(res.status)) return res;
 
     if (res.status === 401 && !res.crossOrigin && replayable && authRounds < 2) {
@@ -127,6 +128,23 @@ async function answerChallenge(
     const pull = req.method === 'GET' || req.method === 'HEAD';
     if ((pull || mayGoAnonymous) && !anonymous && (err as RulesctlError).code === ErrorCodes.UNAUTHORIZED) return 'anonymous';
     throw err;
+  }
+}
+
+const reported = new WeakMap<ClientContext, Set<string>>();
+
+/** `Warning: 299 - "…"` headers are logged once per client, never acted on (spec "Warnings"). */
+function reportWarnings(ctx: ClientContext, res: RawResponse): void {
+  const header = res.headers['warning'];
+  if (!header) return;
+  const seen = reported.get(ctx) ?? new Set<string>();
+  reported.set(ctx, seen);
+  for (const value of Array.isArray(header) ? header : [header]) {
+    const m = /^\s*299\s+\S+\s+"((?:[^"\\]|\\.)*)"/.exec(value);
+    if (m && !seen.has(m[1]!)) {
+      seen.add(m[1]!);
+      ctx.logger.warn('registry warning', { url: redactUrl(res.url), warning: m[1] });
+    }
   }
 }
 

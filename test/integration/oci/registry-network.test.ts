@@ -1,0 +1,132 @@
+/**
+ * Transport options against real servers: TLS trust (caFile, insecure), proxies from an injected env,
+ * User-Agent, Link pagination, Warning headers.
+ */
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { connect, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { memoryLogger } from '../../../src/log.js';
+import { MediaTypes } from '../../../src/oci/media-types.js';
+import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
+import { startFaultProxy } from '../../helpers/fault-proxy.js';
+import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
+
+const regs = getRegistries();
+const closers: { close(): unknown }[] = [];
+afterAll(async () => {
+  for (const c of closers) await c.close();
+});
+
+function client(opts: RegistryClientOptions): RegistryClient {
+  const c = createRegistryClient({ retry: { attempts: 1 }, ...opts });
+  closers.push(c);
+  return c;
+}
+
+/** A forward proxy (CONNECT tunnels and absolute-URI requests) that counts what it carried. */
+async function startForwardProxy(): Promise<{ url: string; targets: string[] }> {
+  const targets: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((req, res) => {
+    targets.push(new URL(req.url!).host);
+    const up = httpRequest(req.url!, { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode!, r.headers);
+      r.pipe(res);
+    });
+    req.pipe(up);
+  });
+  server.on('connect', (req, socket: Socket, head) => {
+    targets.push(req.url!);
+    const [host, port] = req.url!.split(':');
+    const up = connect(Number(port), host!, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    for (const s of [up, socket]) {
+      sockets.add(s);
+      s.on('error', () => { up.destroy(); socket.destroy(); });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push({ close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); } });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, targets };
+}
+
+describe('TLS', () => {
+  const reg = regs.tls;
+
+  it('fails with a CA hint when the certificate is not trusted', async () => {
+    await expect(client({}).ping(reg.host)).rejects.toMatchObject({ code: 'ERR_NETWORK', hint: expect.stringContaining('--ca-file') });
+  });
+
+  it('trusts a CA file, or skips verification with insecure', async () => {
+    await client({ caFile: reg.caFile! }).ping(reg.host);
+    await client({ insecure: true }).ping(reg.host);
+  });
+
+  it('uses https unless plain HTTP is asked for', async () => {
+    await expect(client({}).ping(regs.open.host)).rejects.toMatchObject({ code: 'ERR_NETWORK' });
+    await client({ plainHttp: (r) => r === regs.open.host }).ping(regs.open.host);
+  });
+});
+
+describe('proxy from the injected env', () => {
+  it('tunnels https and http registries through the proxy, and honours NO_PROXY', async () => {
+    const proxy = await startForwardProxy();
+    await client({ caFile: regs.tls.caFile!, env: { HTTPS_PROXY: proxy.url } }).ping(regs.tls.host);
+    await client({ plainHttp: true, env: { http_proxy: proxy.url } }).ping(regs.open.host);
+    expect(proxy.targets).toEqual([regs.tls.host, regs.open.host]);
+    await client({ plainHttp: true, env: { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } }).ping(regs.open.host);
+    expect(proxy.targets).toHaveLength(2);
+  });
+});
+
+describe('protocol details', () => {
+  it('sends the rulesctl User-Agent', async () => {
+    const reg = regs.open;
+    const repository = uniqueRepo('ua');
+    await expect(client({ plainHttp: true }).repository({ registry: reg.host, repository }).resolve('x')).rejects.toMatchObject({ code: 'ERR_NOT_FOUND' });
+    const mine = (await reg.accessLog()).filter((e) => e.path.includes(repository));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((e) => /^rulesctl\/\d+\.\d+\.\d+/.test(e.userAgent))).toBe(true);
+  });
+
+  it('follows Link pagination of tag lists and de-duplicates', async () => {
+    const reg = regs.open;
+    const repository = uniqueRepo('pages');
+    const c = client({ plainHttp: true });
+    const repo = c.repository({ registry: reg.host, repository });
+    const config = Buffer.from('{}');
+    const configDesc = { mediaType: MediaTypes.ociEmpty, digest: `sha256:${createHash('sha256').update(config).digest('hex')}`, size: 2 };
+    await repo.push(configDesc, config);
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [] }));
+    const md = { mediaType: MediaTypes.ociManifest, digest: `sha256:${createHash('sha256').update(manifest).digest('hex')}`, size: manifest.length };
+    for (const t of ['a', 'b', 'c']) await repo.pushManifest(md, manifest, t);
+
+    const proxy = await startFaultProxy({ upstream: reg.url });
+    closers.push(proxy);
+    proxy.setRules([{
+      method: 'GET', path: /\/tags\/list$/, times: 1, kind: 'respond', status: 200,
+      headers: { 'content-type': 'application/json', link: `</v2/${repository}/tags/list?n=2&last=b>; rel="next"` },
+      body: { name: repository, tags: ['a', 'b', 'zz-only-on-page-1'] },
+    }]);
+    const tags = await client({ plainHttp: true }).repository({ registry: proxy.host, repository }).listTags();
+    expect(tags.sort()).toEqual(['a', 'b', 'c', 'zz-only-on-page-1']);
+    const pages = proxy.requests.filter((r) => r.path.includes('/tags/list'));
+    expect(pages.map((r) => r.path)).toEqual([`/v2/${repository}/tags/list?n=1000`, `/v2/${repository}/tags/list?n=2&last=b`]);
+  });
+
+  it('logs each distinct Warning header once', async () => {
+    const proxy = await startFaultProxy({ upstream: regs.open.url });
+    closers.push(proxy);
+    proxy.setRules([{ method: 'GET', path: /^\/v2\/$/, kind: 'respond', status: 200, headers: { warning: '299 - "this registry is deprecated"' }, body: {} }]);
+    const logger = memoryLogger();
+    const c = client({ plainHttp: true, logger });
+    await c.ping(proxy.host);
+    await c.ping(proxy.host);
+    expect(logger.records.filter((r) => r.level === 'warn').map((r) => r.fields['warning'])).toEqual(['this registry is deprecated']);
+  });
+});
