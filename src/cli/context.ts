@@ -1,0 +1,110 @@
+import { homedir } from 'node:os';
+import type { Command } from 'commander';
+import { ErrorCodes, RulesctlError } from '../errors.js';
+import { flagsOf, type FlagCommand } from '../config/definitions.js';
+import { readConfigFile } from '../config/file.js';
+import { resolveSettings, type ResolvedSettings } from '../config/load.js';
+import { createCredentialSource } from '../oci/auth/credentials/source.js';
+import type { Credential } from '../oci/auth/types.js';
+import { createRegistryClient, type RegistryClient } from '../oci/registry/client.js';
+import { createTargetFactory, type TargetFactory } from '../oci/targets.js';
+import type { Runtime } from './runtime.js';
+
+/** The home directory from the injected env (HOME), else the OS's. */
+export function homeOf(rt: Runtime): string {
+  return rt.io.env.HOME ?? homedir();
+}
+
+/** commander's attribute name for a long flag: `--rulesfiles-dir` → `rulesfilesDir`. */
+function attributeOf(flag: string): string {
+  return flag.replace(/^--(no-)?/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * Loads falcoctl.yaml (`--config`), the `FALCOCTL_*` environment and the command's explicit flags
+ * into settings with provenance (flags > env > file > defaults). Config warnings are logged; config
+ * errors fail the command once, with every dotted key.
+ */
+export async function loadSettings(rt: Runtime, cmd: Command, command?: FlagCommand): Promise<ResolvedSettings> {
+  const file = await readConfigFile(rt.globals.config, { signal: rt.io.signal });
+  for (const w of file.warnings) rt.logger.warn(`${rt.globals.config}: ${w}`);
+  if (file.errors.length > 0) {
+    throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `invalid config file "${rt.globals.config}":\n  ${file.errors.join('\n  ')}`, {
+      hint: 'Fix the keys above, or point --config at another file.',
+    });
+  }
+  const flags: Record<string, unknown> = {};
+  if (command) {
+    const opts = cmd.opts() as Record<string, unknown>;
+    for (const [flag, key] of flagsOf(command)) {
+      const attr = attributeOf(flag);
+      if (cmd.getOptionValueSource(attr) === 'cli') {
+        // --no-verify sets verify=false in commander; the setting is noVerify=true.
+        flags[key] = flag === '--no-verify' ? opts.verify === false : opts[attr];
+      }
+    }
+  }
+  return resolveSettings({ flags, env: rt.io.env, fileConfig: file.config, home: homeOf(rt) });
+}
+
+export interface RegistryAccessOptions {
+  /** `--plain-http` given on the command line. */
+  plainHttp?: boolean;
+  /** `--insecure` given on the command line. */
+  insecure?: boolean;
+  /** `--ca-file` given on the command line. */
+  caFile?: string;
+  /** Credentials from flags (`--username`/`--password`), by registry host. */
+  explicit?: Record<string, Credential>;
+  chunkSize?: number;
+}
+
+export interface RegistryAccess {
+  client: RegistryClient;
+  /** The client to use for a registry host (honours --insecure / registry.insecure per host). */
+  clientFor(registry: string): RegistryClient;
+  targets: TargetFactory;
+  close(): Promise<void>;
+}
+
+/**
+ * The registry client and target factory for a command: credentials in the documented order
+ * (src/oci/auth/credentials/source.ts), plain HTTP only for `--plain-http` or hosts listed in
+ * `registry.plainHttp`, mirrors from `registry.mirrors`.
+ */
+export function createRegistryAccess(rt: Runtime, settings: ResolvedSettings, opts: RegistryAccessOptions = {}): RegistryAccess {
+  const credentials = createCredentialSource({
+    ...(opts.explicit ? { explicit: opts.explicit } : {}),
+    configAuth: { basic: settings.get('registry.auth.basic'), oauth: settings.get('registry.auth.oauth') },
+    credsConfigPath: settings.get('registry.creds.config'),
+    env: rt.io.env,
+    home: homeOf(rt),
+    logger: rt.logger,
+  });
+  const plainHosts = new Set(settings.get('registry.plainHttp'));
+  const insecureHosts = settings.get('registry.insecure');
+  const caFile = opts.caFile ?? (settings.get('registry.caFile') || undefined);
+  const common = {
+    credentials,
+    env: rt.io.env,
+    logger: rt.logger,
+    signal: rt.io.signal,
+    ...(caFile ? { caFile } : {}),
+    ...(opts.chunkSize ? { chunkSize: opts.chunkSize } : {}),
+  };
+  const plainHttp = (r: string) => opts.plainHttp === true || plainHosts.has(r);
+  const verified = createRegistryClient({ ...common, plainHttp });
+  // TLS verification is skipped only for --insecure or the hosts listed in registry.insecure.
+  const insecure = opts.insecure || insecureHosts.length > 0 ? createRegistryClient({ ...common, plainHttp, insecure: true }) : undefined;
+  const clientFor = (r: string) => (insecure && (opts.insecure || insecureHosts.includes(r)) ? insecure : verified);
+  const plainClient = createRegistryClient({ ...common, plainHttp: true });
+  const targets = createTargetFactory({ client: verified, clientFor, plainHttpClient: plainClient, mirrors: settings.get('registry.mirrors'), logger: rt.logger });
+  return {
+    client: verified,
+    clientFor,
+    targets,
+    async close() {
+      await Promise.all([verified.close(), plainClient.close(), insecure?.close()]);
+    },
+  };
+}
