@@ -79,30 +79,31 @@ export async function send(ctx: ClientContext, registry: string, req: RegistryRe
     reportWarnings(ctx, res);
     if (ok.includes(res.status)) return res;
 
-    if (res.status === 401 && !res.crossOrigin && replayable && authRounds < 2) {
-      const www = res.headers['www-authenticate'];
+    if ((res.status === 401 || res.status === 403) && !res.crossOrigin) {
+      const text = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
       await res.body.dump();
-      const next = await answerChallenge(ctx, registry, req, www, anonymous, signal, pull && auth.usedCredentials);
-      if (next === 'anonymous') {
-        anonymous = true;
-        authRounds = 0;
+      const www = res.headers['www-authenticate'];
+      if (res.status === 401 && replayable && (authRounds === 0 || (authRounds === 1 && retriesOnStaleToken(www)))) {
+        const next = await answerChallenge(ctx, registry, req, www, anonymous, signal);
+        if (next === 'anonymous') {
+          [anonymous, authRounds] = [true, 0];
+          auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
+          continue;
+        }
+        if (next) {
+          authRounds++;
+          auth = next;
+          continue;
+        }
+      }
+      if (pull && auth.usedCredentials && !anonymous) {
+        // Stored credentials rejected on a pull: public content may still be readable (registries.md §3.1).
+        ctx.logger.debug('stored credentials rejected on a pull; retrying anonymously', { registry, status: res.status });
+        [anonymous, authRounds] = [true, 0];
         auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
         continue;
       }
-      if (next && (authRounds === 0 || retriesOnStaleToken(www))) {
-        authRounds++;
-        auth = next;
-        continue;
-      }
-      throw await failure(ctx, registry, req, url, res, '');
-    }
-    if ((res.status === 401 || res.status === 403) && pull && auth.usedCredentials && !anonymous && !res.crossOrigin) {
-      ctx.logger.debug('stored credentials rejected on a pull; retrying anonymously', { registry, status: res.status });
-      await res.body.dump();
-      anonymous = true;
-      authRounds = 0;
-      auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
-      continue;
+      throw await failure(ctx, registry, req, url, res, replayable ? '' : REPLAY_NOTE, text);
     }
     if (canRetry && isRetryableStatus(res.status) && retries + 1 < ctx.retry.attempts) {
       const wait = retryWait(ctx, res, retries);
@@ -113,23 +114,25 @@ export async function send(ctx: ClientContext, registry: string, req: RegistryRe
         continue;
       }
     }
-    throw await failure(ctx, registry, req, url, res, replayable ? '' : ' (the upload stream cannot be replayed; retry the command)');
+    throw await failure(ctx, registry, req, url, res, replayable ? '' : REPLAY_NOTE);
   }
 }
 
 async function answerChallenge(
   ctx: ClientContext, registry: string, req: RegistryRequest, www: string | string[] | undefined,
-  anonymous: boolean, signal: AbortSignal | undefined, mayGoAnonymous: boolean,
+  anonymous: boolean, signal: AbortSignal | undefined,
 ): Promise<Awaited<ReturnType<ClientContext['authorizer']['challenge']>> | 'anonymous'> {
   try {
     return await ctx.authorizer.challenge(registry, req.scopes, www, { anonymous, ...(signal ? { signal } : {}) });
   } catch (err) {
     // A token server rejecting stored credentials on a pull: try anonymously (public images).
     const pull = req.method === 'GET' || req.method === 'HEAD';
-    if ((pull || mayGoAnonymous) && !anonymous && (err as RulesctlError).code === ErrorCodes.UNAUTHORIZED) return 'anonymous';
+    if (pull && !anonymous && (err as RulesctlError).code === ErrorCodes.UNAUTHORIZED) return 'anonymous';
     throw err;
   }
 }
+
+const REPLAY_NOTE = ' (the upload stream cannot be replayed; retry the command)';
 
 const reported = new WeakMap<ClientContext, Set<string>>();
 
@@ -168,9 +171,9 @@ async function pause(ctx: ClientContext, ms: number, signal: AbortSignal | undef
   }
 }
 
-async function failure(ctx: ClientContext, registry: string, req: RegistryRequest, url: URL, res: RawResponse, suffix: string): Promise<Error> {
-  const body = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
-  if (req.method === 'HEAD') await res.body.dump();
+async function failure(ctx: ClientContext, registry: string, req: RegistryRequest, url: URL, res: RawResponse, suffix: string, text?: string): Promise<Error> {
+  const body = text ?? (req.method === 'HEAD' ? '' : await readErrorBody(res.body));
+  await res.body.dump();
   const err = registryError({ method: req.method, url: res.url ?? url, status: res.status, body, registry, ...(req.action ? { action: req.action } : {}) });
   if (suffix) err.message += suffix;
   if (res.crossOrigin) err.details['redirectedTo'] = redactUrl(res.url);
