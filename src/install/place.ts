@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
-import { copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -22,10 +22,15 @@ export interface IoOptions {
   signal?: AbortSignal;
 }
 
-/** `<dir>/.<name>.rulesctl-<pid>-<random>.tmp`: hidden, not `.yaml`, so Falco never loads it. */
+/**
+ * `<dir>/.<name>.rulesctl-<pid>-<random>.tmp`: hidden, not `.yaml`, so Falco never loads it. The
+ * path counts as in use (safe from `cleanStaleStaging`) until placed or `discardStaged`.
+ */
 export function stagingPathFor(target: string): string {
   const rnd = randomBytes(6).toString('hex');
-  return join(dirname(target), `.${basename(target)}.rulesctl-${process.pid}-${rnd}.tmp`);
+  const path = join(dirname(target), `.${basename(target)}.rulesctl-${process.pid}-${rnd}.tmp`);
+  activeStaging.add(path);
+  return path;
 }
 
 /**
@@ -40,7 +45,6 @@ export async function writeStaged(
 ): Promise<string> {
   opts.signal?.throwIfAborted();
   const staged = stagingPathFor(target);
-  activeStaging.add(staged);
   try {
     const fh = await open(staged, 'wx', 0o600);
     try {
@@ -186,28 +190,37 @@ export interface Placement {
  * the target and fsyncs the directory. A crash at any point leaves every target whole, old or new.
  *
  * The signal is checked only before the first rename: once files move, the set is completed.
- * Throws ERR_IO (EXDEV with a hint) and leaves already-placed files in place; call `rollback`.
+ * On a failed rename it throws ERR_IO (EXDEV with a hint) after removing the unplaced staging files
+ * and, with `lastGoodDir`, restoring the files it had already replaced.
  */
 export async function placeFiles(changes: PlaceChange[], opts: PlaceOptions = {}): Promise<Placement> {
   opts.signal?.throwIfAborted();
+  for (const c of changes) activeStaging.add(c.staged);
   for (const dir of new Set(changes.map((c) => dirname(c.target)))) await cleanStaleStaging(dir);
   const placement: Placement = { files: [], lastGoodDir: opts.lastGoodDir };
   if (opts.lastGoodDir !== undefined) await resetDir(opts.lastGoodDir);
-  for (const c of changes) {
-    const backup = opts.lastGoodDir === undefined ? undefined : await keepLastGood(c.target, opts.lastGoodDir);
-    placement.files.push({ target: c.target, backup });
-    activeStaging.add(c.staged);
+  for (const [i, c] of changes.entries()) {
     try {
+      const backup = opts.lastGoodDir === undefined ? undefined : await keepLastGood(c.target, opts.lastGoodDir);
+      await chmod(c.staged, c.mode).catch((err: unknown) => {
+        throw ioError(`cannot set the mode of staging file "${c.staged}" for "${c.target}"`, err);
+      });
       await renameInto(c.staged, c.target);
-    } catch (err) {
-      placement.files.pop();
-      throw err;
-    } finally {
       activeStaging.delete(c.staged);
+      placement.files.push({ target: c.target, backup });
+    } catch (err) {
+      await abandon(placement, changes.slice(i));
+      throw err;
     }
   }
   for (const dir of new Set(changes.map((c) => dirname(c.target)))) await syncDir(dir);
   return placement;
+}
+
+/** After a failed rename: restore what was already placed (when possible), drop unplaced staging files. */
+async function abandon(placement: Placement, unplaced: PlaceChange[]): Promise<void> {
+  for (const c of unplaced) await discardStaged(c.staged);
+  if (placement.lastGoodDir !== undefined && placement.files.length > 0) await rollback(placement).catch(() => {});
 }
 
 async function resetDir(dir: string): Promise<void> {

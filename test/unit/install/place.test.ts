@@ -91,6 +91,21 @@ describe('placeFiles / rollback', () => {
     expect(existsSync(b)).toBe(false);
   });
 
+  it('restores already-placed files and drops unplaced staging files when one rename fails', async () => {
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    const c = join(dir, 'c.yaml');
+    await writeFile(a, 'old-a');
+    const changes = [
+      { staged: await writeStaged(a, 'new-a', 0o644), target: a, mode: 0o644 },
+      { staged: join(dir, '.b.yaml.rulesctl-1-ff.tmp'), target: b, mode: 0o644 },
+      { staged: await writeStaged(c, 'new-c', 0o644), target: c, mode: 0o644 },
+    ];
+    await expect(placeFiles(changes, { lastGoodDir: join(dir, 'lg') })).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(await readFile(a, 'utf8')).toBe('old-a');
+    expect((await readdir(dir)).sort()).toEqual(['a.yaml', 'lg']);
+  });
+
   it('refuses to roll back without a last-good dir', async () => {
     const t = join(dir, 'a.yaml');
     const p = await placeFiles([{ staged: await writeStaged(t, 'x', 0o644), target: t, mode: 0o644 }]);
