@@ -4,6 +4,8 @@ export interface FakeClock {
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   /** Runs every timer due up to `t` in order, letting promise chains settle between them. */
   advanceTo(t: number): Promise<void>;
+  /** Moves time forward without firing timers (work that takes time inside a check). */
+  spend(ms: number): void;
   /** Every wait requested, in order. */
   waits: number[];
 }
@@ -20,6 +22,7 @@ export function fakeClock(start = 0): FakeClock {
   return {
     waits,
     now: () => t,
+    spend: (ms) => void (t += ms),
     sleep(ms, signal) {
       waits.push(ms);
       return new Promise<void>((resolve) => {

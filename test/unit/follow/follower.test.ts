@@ -74,6 +74,19 @@ describe('follow', () => {
     expect(h.log.records.filter((r) => r.level === 'warn' || r.level === 'error')).toEqual([]);
   });
 
+  it('measures the next wait from the end of the previous check', async () => {
+    const clock = fakeClock();
+    const h = start('reg/rules:5', {
+      clock,
+      head: () => (clock.spend(300), D('a')),
+      initialDigest: D('a'),
+    });
+    await clock.advanceTo(3000);
+    await stop(h);
+    expect(h.heads).toEqual([0, 1300, 2600]);
+    expect(clock.waits).toEqual([0, 1000, 1000, 1000]);
+  });
+
   it('updates only when the digest changes and persists the new one', async () => {
     const seq = [D('a'), D('a'), D('b'), D('b'), D('b')];
     const h = start('reg/rules:5', { head: (n) => seq[n] ?? D('b'), initialDigest: D('a') });
