@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkFalcoHealth, fetchFalcoVersions } from '../../../src/follow/falco-client.js';
-import { placeAtomically } from '../../../src/install/place.js';
+import { runDaemon } from '../../../src/follow/daemon.js';
+import { everySchedule } from '../../../src/follow/schedule.js';
+import { swapRules } from '../../../src/follow/swap.js';
+import { placeAtomically, writeStaged } from '../../../src/install/place.js';
+import { readState } from '../../../src/install/state.js';
+import { memoryLogger } from '../../../src/log.js';
 import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';
 
 const rules = (tag: string, n = 1) =>
@@ -115,3 +120,68 @@ describe('Falco stand-in rules watcher', () => {
     expect(falco.hammerFailures).toEqual([]);
   });
 });
+
+describe('follow daemon against the stand-in', () => {
+  it('swaps rules Falco reloads whole, and rolls back when Falco turns unhealthy', async () => {
+    const rulesDir = join(dir, 'rules');
+    const stateDir = join(dir, 'state');
+    await mkdir(rulesDir);
+    const target = join(rulesDir, 'falco_rules.yaml');
+    const content: Record<string, string> = { a: rules('a', 100), b: rules('b', 120), c: rules('c', 140) };
+    await writeFile(target, content.a!);
+    const digestOf = (k: string) => `sha256:${k.repeat(64)}`;
+    falco = await startFalcoStandIn({
+      rulesFiles: [rulesDir],
+      hammer: { knownGood: new Set(Object.values(content).map(sha)) },
+    });
+    const stand = falco;
+
+    let tag = 'b';
+    const ctrl = new AbortController();
+    const log = memoryLogger();
+    const run = runDaemon({
+      refs: [{
+        ref: 'localhost/rules:5',
+        headDigest: async () => digestOf(tag),
+        update: async (digest, _signal, guard) => {
+          const key = digest.slice('sha256:'.length, 'sha256:'.length + 1);
+          const change = { staged: await writeStaged(target, content[key]!, 0o644), target, mode: 0o644 };
+          await swapRules([change], {
+            lastGoodDir: join(stateDir, 'last-good'),
+            guard,
+            verify: () => checkFalcoHealth(stand.healthzUrl),
+            settleMs: 150,
+            log,
+          });
+          return { outcome: 'installed' };
+        },
+      }],
+      stateDir,
+      schedule: everySchedule(20),
+      startupBehavior: 'immediate',
+      signal: ctrl.signal,
+      log,
+    });
+
+    await falco.waitForReload((r) => r.reads.some((x) => x.sha256 === sha(content.b!)));
+    await until(async () => (await readState(stateDir, 'localhost/rules:5'))?.digest === digestOf('b'));
+
+    falco.setHealthy(false);
+    tag = 'c';
+    await until(() => log.records.some((r) => r.level === 'error' && r.msg === 'Unable to update artifact'));
+    ctrl.abort();
+    expect((await run).stoppedCleanly).toBe(true);
+
+    expect(await readFile(target, 'utf8')).toBe(content.b);
+    expect((await readState(stateDir, 'localhost/rules:5'))?.digest).toBe(digestOf('b'));
+    await falco.stopHammer();
+    expect(falco.hammerReads).toBeGreaterThan(10);
+    expect(falco.hammerFailures).toEqual([]);
+    expect(falco.reloads.every((r) => r.ok)).toBe(true);
+    expect(await readdir(rulesDir)).toEqual(['falco_rules.yaml']);
+  });
+});
+
+async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await cond())) await delay(5);
+}
