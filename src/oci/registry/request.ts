@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { Authorizer } from '../auth/authorizer.js';
+import type { Authorization, Authorizer } from '../auth/authorizer.js';
 import { redactUrl } from '../auth/redact.js';
 import { networkError, readErrorBody, registryError } from './errors.js';
 import { backoffDelay, isRetryableError, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.js';
@@ -53,81 +53,116 @@ export function joinSignals(...signals: (AbortSignal | undefined)[]): AbortSigna
  * consumed).
  */
 export async function send(ctx: ClientContext, registry: string, req: RegistryRequest): Promise<RawResponse> {
-  const url = typeof req.url === 'string' ? new URL(req.url, ctx.baseUrl(registry)) : req.url;
   const signal = joinSignals(req.signal, ctx.signal);
-  const replayable = req.body === undefined || req.body instanceof Uint8Array;
-  const canRetry = replayable && req.retry !== false;
-  const pull = req.method === 'GET' || req.method === 'HEAD';
-  const ok = req.ok ?? [200];
-  let anonymous = false;
-  let authRounds = 0;
-  let retries = 0;
-  let auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
+  const call: Call = {
+    ctx, registry, req, signal,
+    url: typeof req.url === 'string' ? new URL(req.url, ctx.baseUrl(registry)) : req.url,
+    replayable: req.body === undefined || req.body instanceof Uint8Array,
+    pull: req.method === 'GET' || req.method === 'HEAD',
+    anonymous: false, authRounds: 0, retries: 0, auth: { usedCredentials: false },
+  };
+  call.auth = await ctx.authorizer.authorize(registry, req.scopes, authOpts(call));
   for (;;) {
-    let res: RawResponse;
-    const headers = { ...req.headers, ...(auth.header ? { authorization: auth.header } : {}) };
-    try {
-      ctx.logger.trace('registry request', { method: req.method, url: redactUrl(url) });
-      res = await ctx.transport.send({ method: req.method, url, headers, ...(req.body ? { body: req.body } : {}), ...(signal ? { signal } : {}) });
-    } catch (err) {
-      if (canRetry && isRetryableError(err) && retries + 1 < ctx.retry.attempts) {
-        await pause(ctx, backoffDelay(retries++, ctx.retry, ctx.random), signal, req, String((err as { code?: string }).code));
-        continue;
-      }
-      throw networkError(err, req.method, url);
-    }
+    const res = await attempt(call);
+    if (!res) continue;
     reportWarnings(ctx, res);
-    if (ok.includes(res.status)) return res;
-
+    if ((req.ok ?? [200]).includes(res.status)) return res;
     if ((res.status === 401 || res.status === 403) && !res.crossOrigin) {
-      const text = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
-      await res.body.dump();
-      const www = res.headers['www-authenticate'];
-      if (res.status === 401 && replayable && (authRounds === 0 || (authRounds === 1 && retriesOnStaleToken(www)))) {
-        const next = await answerChallenge(ctx, registry, req, www, anonymous, signal);
-        if (next === 'anonymous') {
-          [anonymous, authRounds] = [true, 0];
-          auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
-          continue;
-        }
-        if (next) {
-          authRounds++;
-          auth = next;
-          continue;
-        }
-      }
-      if (pull && auth.usedCredentials && !anonymous) {
-        // Stored credentials rejected on a pull: public content may still be readable (registries.md §3.1).
-        ctx.logger.debug('stored credentials rejected on a pull; retrying anonymously', { registry, status: res.status });
-        [anonymous, authRounds] = [true, 0];
-        auth = await ctx.authorizer.authorize(registry, req.scopes, { anonymous, ...(signal ? { signal } : {}) });
-        continue;
-      }
-      throw await failure(ctx, registry, req, url, res, replayable ? '' : REPLAY_NOTE, text);
+      await handleAuthFailure(call, res);
+      continue;
     }
-    if (canRetry && isRetryableStatus(res.status) && retries + 1 < ctx.retry.attempts) {
-      const wait = retryWait(ctx, res, retries);
-      if (wait !== undefined) {
-        await res.body.dump();
-        await pause(ctx, wait, signal, req, String(res.status));
-        retries++;
-        continue;
-      }
-    }
-    throw await failure(ctx, registry, req, url, res, replayable ? '' : REPLAY_NOTE);
+    if (await waitBeforeRetry(call, res)) continue;
+    throw await failure(call, res, call.replayable ? '' : REPLAY_NOTE);
   }
 }
 
-async function answerChallenge(
-  ctx: ClientContext, registry: string, req: RegistryRequest, www: string | string[] | undefined,
-  anonymous: boolean, signal: AbortSignal | undefined,
-): Promise<Awaited<ReturnType<ClientContext['authorizer']['challenge']>> | 'anonymous'> {
+/** State of one `send`. */
+interface Call {
+  ctx: ClientContext;
+  registry: string;
+  req: RegistryRequest;
+  url: URL;
+  signal: AbortSignal | undefined;
+  replayable: boolean;
+  pull: boolean;
+  anonymous: boolean;
+  authRounds: number;
+  retries: number;
+  auth: Authorization;
+}
+
+function authOpts(call: Call): { anonymous: boolean; signal?: AbortSignal } {
+  return { anonymous: call.anonymous, ...(call.signal ? { signal: call.signal } : {}) };
+}
+
+/** One HTTP exchange; undefined when a transient network error was waited out (try again). */
+async function attempt(call: Call): Promise<RawResponse | undefined> {
+  const { ctx, req } = call;
+  const headers = { ...req.headers, ...(call.auth.header ? { authorization: call.auth.header } : {}) };
   try {
-    return await ctx.authorizer.challenge(registry, req.scopes, www, { anonymous, ...(signal ? { signal } : {}) });
+    ctx.logger.trace('registry request', { method: req.method, url: redactUrl(call.url) });
+    return await ctx.transport.send({
+      method: req.method, url: call.url, headers, ...(req.body ? { body: req.body } : {}), ...(call.signal ? { signal: call.signal } : {}),
+    });
+  } catch (err) {
+    if (call.replayable && req.retry !== false && isRetryableError(err) && call.retries + 1 < ctx.retry.attempts) {
+      await pause(call, backoffDelay(call.retries++, ctx.retry, ctx.random), String((err as { code?: string }).code));
+      return undefined;
+    }
+    throw networkError(err, req.method, call.url);
+  }
+}
+
+/**
+ * 401/403 from the registry's own origin: answer the challenge (once, or twice when the token was
+ * stale), else retry a pull anonymously when stored credentials were used (registries.md §3.1),
+ * else throw. Returns when the call should be re-sent.
+ */
+async function handleAuthFailure(call: Call, res: RawResponse): Promise<void> {
+  const { ctx, registry, req } = call;
+  const text = req.method === 'HEAD' ? '' : await readErrorBody(res.body);
+  await res.body.dump();
+  const www = res.headers['www-authenticate'];
+  if (res.status === 401 && call.replayable && (call.authRounds === 0 || (call.authRounds === 1 && retriesOnStaleToken(www)))) {
+    const next = await answerChallenge(call, www);
+    if (next === 'anonymous') return goAnonymous(call);
+    if (next) {
+      call.authRounds++;
+      call.auth = next;
+      return;
+    }
+  }
+  if (call.pull && call.auth.usedCredentials && !call.anonymous) {
+    ctx.logger.debug('stored credentials rejected on a pull; retrying anonymously', { registry, status: res.status });
+    return goAnonymous(call);
+  }
+  throw await failure(call, res, call.replayable ? '' : REPLAY_NOTE, text);
+}
+
+async function goAnonymous(call: Call): Promise<void> {
+  call.anonymous = true;
+  call.authRounds = 0;
+  call.auth = await call.ctx.authorizer.authorize(call.registry, call.req.scopes, authOpts(call));
+}
+
+/** Waits before retrying a 429/5xx when allowed; false when the failure is final. */
+async function waitBeforeRetry(call: Call, res: RawResponse): Promise<boolean> {
+  const { ctx } = call;
+  if (!call.replayable || call.req.retry === false || !isRetryableStatus(res.status) || call.retries + 1 >= ctx.retry.attempts) return false;
+  const after = parseRetryAfter(res.headers['retry-after']);
+  if (after !== undefined && after > ctx.retry.maxRetryAfterMs) return false;
+  await res.body.dump();
+  await pause(call, after ?? backoffDelay(call.retries, ctx.retry, ctx.random), String(res.status));
+  call.retries++;
+  return true;
+}
+
+async function answerChallenge(call: Call, www: string | string[] | undefined): Promise<Authorization | undefined | 'anonymous'> {
+  try {
+    return await call.ctx.authorizer.challenge(call.registry, call.req.scopes, www, authOpts(call));
   } catch (err) {
     // A token server rejecting stored credentials on a pull: try anonymously (public images).
-    const pull = req.method === 'GET' || req.method === 'HEAD';
-    if (pull && !anonymous && (err as RulesctlError).code === ErrorCodes.UNAUTHORIZED) return 'anonymous';
+    if (call.pull && !call.anonymous && (err as RulesctlError).code === ErrorCodes.UNAUTHORIZED) return 'anonymous';
     throw err;
   }
 }
@@ -156,25 +191,20 @@ function retriesOnStaleToken(www: string | string[] | undefined): boolean {
   return /error="?(invalid_token|insufficient_scope)/i.test(text);
 }
 
-function retryWait(ctx: ClientContext, res: RawResponse, retries: number): number | undefined {
-  const after = parseRetryAfter(res.headers['retry-after']);
-  if (after === undefined) return backoffDelay(retries, ctx.retry, ctx.random);
-  return after <= ctx.retry.maxRetryAfterMs ? after : undefined;
-}
-
-async function pause(ctx: ClientContext, ms: number, signal: AbortSignal | undefined, req: RegistryRequest, why: string): Promise<void> {
-  ctx.logger.debug('retrying registry request', { method: req.method, why, waitMs: ms });
+async function pause(call: Call, ms: number, why: string): Promise<void> {
+  call.ctx.logger.debug('retrying registry request', { method: call.req.method, why, waitMs: ms });
   try {
-    await sleep(ms, undefined, signal ? { signal } : {});
+    await sleep(ms, undefined, call.signal ? { signal: call.signal } : {});
   } catch (err) {
-    throw new RulesctlError(ErrorCodes.ABORTED, `${req.action ?? req.method}: aborted`, { cause: err });
+    throw new RulesctlError(ErrorCodes.ABORTED, `${call.req.action ?? call.req.method}: aborted`, { cause: err });
   }
 }
 
-async function failure(ctx: ClientContext, registry: string, req: RegistryRequest, url: URL, res: RawResponse, suffix: string, text?: string): Promise<Error> {
+async function failure(call: Call, res: RawResponse, suffix: string, text?: string): Promise<Error> {
+  const { req } = call;
   const body = text ?? (req.method === 'HEAD' ? '' : await readErrorBody(res.body));
   await res.body.dump();
-  const err = registryError({ method: req.method, url: res.url ?? url, status: res.status, body, registry, ...(req.action ? { action: req.action } : {}) });
+  const err = registryError({ method: req.method, url: res.url, status: res.status, body, registry: call.registry, ...(req.action ? { action: req.action } : {}) });
   if (suffix) err.message += suffix;
   if (res.crossOrigin) err.details['redirectedTo'] = redactUrl(res.url);
   if (res.status === 429) {
