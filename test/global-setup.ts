@@ -7,6 +7,7 @@
  * `provide('rulesctlRegistries')` and the `RULESCTL_TEST_REGISTRIES` env var. Any registry that cannot
  * start fails the run; one that dies before teardown fails it too.
  */
+import { rmSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
 import { REGISTRIES_ENV, startRegistry, type RegistryInfo, type RegistryName, type RunningRegistry } from './helpers/registries.js';
 
@@ -30,8 +31,16 @@ export async function setup(project: TestProject): Promise<void> {
     startRegistry({ name: 'tls', tls: true, onUnexpectedExit: onExit('tls') }),
   ]);
   for (const r of results) if (r.status === 'fulfilled') running.push(r.value);
-  killOnExit = () => { for (const r of running) try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ } };
-  process.once('exit', killOnExit);
+  // On SIGINT/SIGTERM vitest calls process.exit() and teardown does not run: clean up synchronously.
+  killOnExit = () => {
+    for (const r of running) {
+      try { process.kill(r.pid, 'SIGKILL'); } catch { /* already gone */ }
+      rmSync(r.dir, { recursive: true, force: true });
+    }
+  };
+  // Prepended: vitest's own SIGINT/SIGTERM/exit listeners call process.exit(), which skips later listeners.
+  const cleanup = killOnExit;
+  process.prependOnceListener('exit', cleanup).prependOnceListener('SIGINT', cleanup).prependOnceListener('SIGTERM', cleanup);
   const failed = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason instanceof Error ? r.reason.message : r.reason)] : []));
   if (failed.length > 0) {
     await teardownAll();
@@ -49,7 +58,7 @@ async function teardownAll(): Promise<string[]> {
     .map((r) => `${r.name} (pid ${r.pid}) exited during the run: ${JSON.stringify(r.exited())}; see ${r.logFile}`);
   await Promise.all(running.map((r) => r.stop({ keepFiles: r.exited() !== undefined })));
   running.length = 0;
-  if (killOnExit) process.removeListener('exit', killOnExit);
+  if (killOnExit) process.off('exit', killOnExit).off('SIGINT', killOnExit).off('SIGTERM', killOnExit);
   return crashed;
 }
 
