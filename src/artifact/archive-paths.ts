@@ -1,0 +1,74 @@
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ErrorCodes, RulesctlError } from '../errors.js';
+
+/** A refused archive entry (practice 8): `entry` as written in the archive, `reason` in words. */
+export class UnsafeArchiveError extends RulesctlError {
+  readonly entry: string;
+  readonly reason: string;
+
+  constructor(entry: string, reason: string) {
+    super(ErrorCodes.UNSAFE_ARCHIVE, `refusing to extract "${entry}": ${reason}`, {
+      hint: 'the artifact is malformed or malicious; nothing was written to the destination',
+      details: { entry, reason },
+    });
+    this.entry = entry;
+    this.reason = reason;
+  }
+}
+
+/**
+ * The entry path as `/`-joined components relative to the destination, `''` for the root itself.
+ * Refuses absolute paths (`/x`, `C:x`, `\x`), `..` components, backslashes and NUL bytes.
+ */
+export function safeRelativePath(entry: string): string {
+  if (entry.includes('\0')) throw new UnsafeArchiveError(entry, 'the name contains a NUL byte');
+  if (entry.startsWith('/') || /^[a-zA-Z]:/.test(entry) || entry.includes('\\')) {
+    throw new UnsafeArchiveError(entry, 'absolute paths (and backslashes) are not allowed');
+  }
+  const parts = entry.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new UnsafeArchiveError(entry, '".." path components are not allowed');
+  return parts.join('/');
+}
+
+/** Tracks what the archive already defined, to refuse duplicates and file/directory replacements. */
+export class ArchiveTree {
+  private readonly kinds = new Map<string, 'file' | 'dir'>();
+
+  add(entry: string, rel: string, kind: 'file' | 'dir'): void {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (this.kinds.get(parent) === 'file') throw new UnsafeArchiveError(entry, `"${parent}" is a file in this archive, not a directory`);
+      this.kinds.set(parent, 'dir');
+    }
+    const existing = this.kinds.get(rel);
+    if (existing === kind) throw new UnsafeArchiveError(entry, 'duplicate entry');
+    if (existing === 'dir') throw new UnsafeArchiveError(entry, 'a file would replace a directory of this archive');
+    if (existing === 'file') throw new UnsafeArchiveError(entry, 'a directory would replace a file of this archive');
+    this.kinds.set(rel, kind);
+  }
+}
+
+/**
+ * Refuses an entry whose place in `destDir` goes through an existing symlink or non-directory, or
+ * would replace a directory with a file (or a file with a directory).
+ */
+export async function checkDestination(destDir: string, entry: string, rel: string, kind: 'file' | 'dir'): Promise<void> {
+  const parts = rel.split('/');
+  for (let i = 0; i < parts.length; i++) {
+    const p = join(destDir, ...parts.slice(0, i + 1));
+    const info = await lstat(p).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!info) return;
+    const last = i === parts.length - 1;
+    if (info.isSymbolicLink()) {
+      throw new UnsafeArchiveError(entry, `it would write through or replace the existing symlink "${p}" in the destination`);
+    }
+    if (!last && !info.isDirectory()) throw new UnsafeArchiveError(entry, `"${p}" in the destination is not a directory`);
+    if (last && kind === 'file' && info.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the directory "${p}" with a file`);
+    if (last && kind === 'dir' && !info.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the file "${p}" with a directory`);
+  }
+}
