@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isDigest, parseDigest, type Descriptor } from '../descriptor.js';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
-import { MANIFEST_ACCEPT } from '../media-types.js';
+import { MANIFEST_ACCEPT, MediaTypes } from '../media-types.js';
 import type { OpOptions } from '../target.js';
 import { readBody, send } from './request.js';
 import { deleteScope, pullScope, pushScope, repoPath, type RepoContext } from './repo-context.js';
@@ -61,9 +61,9 @@ export async function fetchManifest(repo: RepoContext, reference: string | Descr
 }
 
 function checkMediaType(repo: RepoContext, ref: string, contentType: string, bytes: Buffer): string {
-  let body: { mediaType?: unknown };
+  let body: { mediaType?: unknown; manifests?: unknown; config?: unknown };
   try {
-    body = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown };
+    body = JSON.parse(bytes.toString('utf8')) as typeof body;
   } catch {
     throw new RulesctlError(ErrorCodes.INVALID_MANIFEST, `manifest "${ref}" of ${repo.name} is not JSON`);
   }
@@ -71,7 +71,10 @@ function checkMediaType(repo: RepoContext, ref: string, contentType: string, byt
   if (declared && contentType && declared !== contentType && contentType !== 'application/json') {
     throw new RulesctlError(ErrorCodes.INVALID_MANIFEST, `manifest "${ref}" of ${repo.name}: Content-Type ${contentType} disagrees with mediaType ${declared}`);
   }
-  return declared ?? contentType;
+  if (declared) return declared;
+  if (contentType && contentType !== 'application/json') return contentType;
+  // Neither says: image-spec manifests carry `config`, indexes `manifests`.
+  return Array.isArray(body?.manifests) ? MediaTypes.ociIndex : MediaTypes.ociManifest;
 }
 
 /**

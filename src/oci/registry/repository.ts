@@ -92,14 +92,14 @@ export class RegistryRepository implements Target {
   async mount(desc: Descriptor, fromRepository: string, opts?: OpOptions): Promise<boolean> {
     const result = await mountBlob(this.#repo, desc, fromRepository, opts);
     if (result.mounted) return true;
-    await cancelUpload(this.#repo, result.location, opts);
+    await cancelUpload(this.#repo, result.session.location, opts);
     return false;
   }
 
   /** Mounts, or uploads `body()` into the session a 202 answer opened. Returns the mount result. */
   async mountOrUpload(desc: Descriptor, fromRepository: string, body: () => Readable | Uint8Array, opts?: PushOptions): Promise<MountResult> {
     const result = await mountBlob(this.#repo, desc, fromRepository, opts);
-    if (!result.mounted) await uploadTo(this.#repo, result.location, desc, body(), opts);
+    if (!result.mounted) await uploadTo(this.#repo, result.session, desc, body(), opts);
     return result;
   }
 

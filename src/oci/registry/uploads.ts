@@ -7,6 +7,7 @@ import { createVerifier } from '../verify.js';
 import { send } from './request.js';
 import { pushScope, repoPath, type RepoContext } from './repo-context.js';
 import { uploadChunked } from './chunked.js';
+import type { RawResponse } from './transport.js';
 
 /**
  * Uploads a blob: `POST uploads/` then a monolithic `PUT <location>&digest=` (default), or PATCH
@@ -21,28 +22,43 @@ export async function pushBlob(repo: RepoContext, desc: Descriptor, body: Readab
       details: { expected: desc.size, actual: body.byteLength },
     });
   }
-  const location = await openUpload(repo, opts);
-  await uploadTo(repo, location, desc, body, opts);
+  const session = await openUpload(repo, opts);
+  await uploadTo(repo, session, desc, body, opts);
 }
 
-/** Continues an opened upload session (from `openUpload` or a mount answered 202). */
-export async function uploadTo(repo: RepoContext, location: URL, desc: Descriptor, body: Readable | Uint8Array, opts: PushOptions = {}): Promise<void> {
+/** An open upload session: where to send bytes, and the registry's `OCI-Chunk-Min-Length` if any. */
+export interface UploadSession {
+  location: URL;
+  minChunk?: number;
+}
+
+/**
+ * Continues an opened upload session (from `openUpload` or a mount answered 202). Chunks are never
+ * smaller than the registry's `OCI-Chunk-Min-Length` (except the last).
+ */
+export async function uploadTo(repo: RepoContext, session: UploadSession, desc: Descriptor, body: Readable | Uint8Array, opts: PushOptions = {}): Promise<void> {
   const chunkSize = repo.client.chunkSize;
   if (chunkSize !== undefined && desc.size > 0) {
-    await uploadChunked(repo, location, desc, body, chunkSize, opts);
+    await uploadChunked(repo, session.location, desc, body, Math.max(chunkSize, session.minChunk ?? 0), opts);
     return;
   }
-  await putMonolithic(repo, location, desc, body, opts);
+  await putMonolithic(repo, session.location, desc, body, opts);
+}
+
+function sessionFrom(repo: RepoContext, res: RawResponse): UploadSession {
+  const location = uploadLocation(repo, res.headers['location'], res.url);
+  const min = Number(res.headers['oci-chunk-min-length']);
+  return Number.isInteger(min) && min > 0 ? { location, minChunk: min } : { location };
 }
 
 /** `POST /v2/<name>/blobs/uploads/` → the session `Location` (absolute or relative, used as given). */
-export async function openUpload(repo: RepoContext, opts: PushOptions = {}): Promise<URL> {
+export async function openUpload(repo: RepoContext, opts: PushOptions = {}): Promise<UploadSession> {
   const res = await send(repo.client, repo.registry, {
     method: 'POST', url: repoPath(repo, 'blobs/uploads/'), headers: { 'content-length': '0' }, scopes: pushScope(repo), ok: [202],
     action: `starting an upload to ${repo.name}`, ...(opts.signal ? { signal: opts.signal } : {}),
   });
   await res.body.dump();
-  return uploadLocation(repo, res.headers['location'], res.url);
+  return sessionFrom(repo, res);
 }
 
 /** The next upload URL from a `Location` header, resolved against the URL that answered. */
@@ -82,7 +98,7 @@ export async function cancelUpload(repo: RepoContext, location: URL, opts: PushO
 }
 
 /** Result of a mount attempt: mounted, or an upload session the registry opened instead (202). */
-export type MountResult = { mounted: true } | { mounted: false; location: URL };
+export type MountResult = { mounted: true } | { mounted: false; session: UploadSession };
 
 /**
  * Cross-repository mount `POST uploads/?mount=<digest>&from=<repo>`, with a token covering
@@ -100,5 +116,5 @@ export async function mountBlob(repo: RepoContext, desc: Descriptor, fromReposit
   });
   await res.body.dump();
   if (res.status === 201) return { mounted: true };
-  return { mounted: false, location: uploadLocation(repo, res.headers['location'], res.url) };
+  return { mounted: false, session: sessionFrom(repo, res) };
 }

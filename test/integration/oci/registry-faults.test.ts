@@ -140,6 +140,18 @@ describe('retries', () => {
     expect((await readAll(await repo.fetch(d))).equals(data)).toBe(true);
     expect(proxy.requests.some((r) => r.method === 'GET' && r.path.includes('/blobs/uploads/'))).toBe(true);
   });
+  it('never sends chunks smaller than OCI-Chunk-Min-Length', async () => {
+    const repository = uniqueRepo('faults/chunkmin');
+    const proxy = await proxyFor(regs.open);
+    proxy.setRules([{ method: 'POST', path: /\/blobs\/uploads\/$/, kind: 'replace', body: '', headers: { 'oci-chunk-min-length': '8192' } }]);
+    const repo = client(proxy.host, undefined, { chunkSize: 1024 }).repository({ registry: proxy.host, repository });
+    const data = randomBytes(20_000);
+    const d = desc('application/octet-stream', data);
+    await repo.push(d, Readable.from([data]));
+    expect((await readAll(await repo.fetch(d))).equals(data)).toBe(true);
+    const ranges = proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.headers['content-range']);
+    expect(ranges).toEqual(['0-8191', '8192-16383', '16384-19999']);
+  });
 });
 
 describe('redirects', () => {
