@@ -119,6 +119,32 @@ describe('protocol details', () => {
     expect(pages.map((r) => r.path)).toEqual([`/v2/${repository}/tags/list?n=1000`, `/v2/${repository}/tags/list?n=2&last=b`]);
   });
 
+  it('uses the referrers API when the registry has one (pages, server-side and client-side filters)', async () => {
+    const proxy = await startFaultProxy({ upstream: regs.open.url });
+    closers.push(proxy);
+    const repository = uniqueRepo('refapi');
+    const subject = `sha256:${'1'.repeat(64)}`;
+    const ref = (n: string, artifactType: string) => ({ mediaType: MediaTypes.ociManifest, digest: `sha256:${n.repeat(64)}`, size: 10, artifactType });
+    const index = (manifests: unknown[]) => ({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests });
+    proxy.setRules([
+      { method: 'GET', path: new RegExp(`/referrers/${subject}$`), times: 1, kind: 'respond', status: 200,
+        headers: { 'content-type': MediaTypes.ociIndex, link: `</v2/${repository}/referrers/${subject}?page=2>; rel="next"` },
+        body: index([ref('a', 'application/sig'), ref('b', 'application/sbom')]) },
+      { method: 'GET', path: new RegExp(`/referrers/${subject}$`), times: 1, kind: 'respond', status: 200,
+        headers: { 'content-type': MediaTypes.ociIndex }, body: index([ref('c', 'application/sig')]) },
+      { method: 'GET', path: new RegExp(`/referrers/${subject}$`), times: 1, kind: 'respond', status: 200,
+        headers: { 'content-type': MediaTypes.ociIndex, 'oci-filters-applied': 'artifactType' }, body: index([ref('d', 'application/sig')]) },
+    ]);
+    const repo = client({ plainHttp: true }).repository({ registry: proxy.host, repository });
+    expect((await repo.referrers(subject, 'application/sig')).map((d) => d.digest[7])).toEqual(['a', 'c']);
+    expect((await repo.referrers(subject, 'application/sig')).map((d) => d.digest[7])).toEqual(['d']);
+    expect(proxy.requests.map((r) => r.path)).toEqual([
+      `/v2/${repository}/referrers/${subject}?artifactType=application%2Fsig`,
+      `/v2/${repository}/referrers/${subject}?page=2`,
+      `/v2/${repository}/referrers/${subject}?artifactType=application%2Fsig`,
+    ]);
+  });
+
   it('logs each distinct Warning header once', async () => {
     const proxy = await startFaultProxy({ upstream: regs.open.url });
     closers.push(proxy);
