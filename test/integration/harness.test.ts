@@ -310,6 +310,9 @@ describe('skopeo', () => {
     expect(await skopeoInspectRaw(reg, repo, '1.0.0')).toEqual(manifest);
     expect(await skopeoInspectRaw(reg, repo, sha256(manifest))).toEqual(manifest);
     expect(await skopeoListTags(reg, repo)).toEqual(['1.0.0']);
+    const back = tmpDir('layout-back');
+    await skopeoCopy(dockerRef(reg, repo, '1.0.0'), `oci:${back}:1.0.0`, { src: reg, ...(reg.readOnly ? { srcCreds: reg.readOnly } : {}) });
+    expect(readFileSync(join(back, 'blobs/sha256', sha256(manifest).slice(7)))).toEqual(manifest);
   });
 });
 
