@@ -94,6 +94,13 @@ export async function blobExists(repo: RepoContext, digest: string, opts: OpOpti
     return true;
   } catch (err) {
     if ((err as RulesctlError).code === ErrorCodes.NOT_FOUND) return false;
+    const details = (err as RulesctlError).details;
+    // Some storage hosts behind blob redirects refuse HEAD (403/405): ask with a GET instead.
+    if (details?.['redirectedTo'] && (details['status'] === 403 || details['status'] === 405)) {
+      const res = await getBlob(repo, { mediaType: '', digest, size: 0 }, 0, opts);
+      res.body.destroy();
+      return true;
+    }
     throw err;
   }
 }

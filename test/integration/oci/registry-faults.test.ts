@@ -189,6 +189,21 @@ describe('redirects', () => {
     expect(second[0]!.authorization).toBeUndefined();
   });
 
+  it('checks existence with a GET when the storage host refuses HEAD', async () => {
+    const repository = uniqueRepo('faults/headstorage');
+    const { layerDesc } = await seed(regs.open, repository, 1000);
+    const proxy = await proxyFor(regs.open);
+    proxy.setRules([
+      { path: /\/blobs\/sha256:/, kind: 'redirect' },
+      { origin: 'second', method: 'HEAD', path: /.*/, kind: 'respond', status: 403 },
+    ]);
+    const repo = client(proxy.host).repository({ registry: proxy.host, repository });
+    expect(await repo.exists(layerDesc)).toBe(true);
+    const second = proxy.requests.filter((r) => r.origin === 'second');
+    expect(second.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+    expect(second[0]!.status).toBe(403);
+  });
+
   it('stops a redirect loop', async () => {
     const repository = uniqueRepo('faults/loop');
     const { layerDesc } = await seed(regs.open, repository);
