@@ -8,6 +8,7 @@
  * double-quoted scalar, which reads back identically but differs in bytes).
  */
 
+const SIMPLE = /^[A-Za-z][A-Za-z0-9/._-]*$/;
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 const BOOLS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 const OLD_BOOLS = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
@@ -90,6 +91,8 @@ function doubleQuoted(s: string): string {
 
 /** A Go string as yaml.v3 writes it as a mapping value or sequence item in block context. */
 export function formatString(s: string): string {
+  // Fast path: a letter then URL-ish characters is plain unless it is a reserved word.
+  if (SIMPLE.test(s) && !NULLS.has(s) && !BOOLS.has(s) && !OLD_BOOLS.has(s)) return s;
   const mustQuote = resolvesToNonString(s) || BASE60_FLOAT.test(s) || OLD_BOOLS.has(s);
   const analysis = analyze(s);
   if (mustQuote || s.includes('\n') || s.includes('\r')) return doubleQuoted(s);

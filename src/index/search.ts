@@ -23,17 +23,24 @@ export interface SearchResult {
 }
 
 const encoder = new TextEncoder();
+const ASCII = /^[\x00-\x7f]*$/;
 
-/** Byte-wise Levenshtein distance (Go indexes strings by byte). */
-function levenshtein(a: Uint8Array, b: Uint8Array, row: Uint32Array): number {
+/** Lowercased UTF-8 bytes, as a string of byte values (one char per byte) for fast comparison. */
+function lowerBytes(s: string): string {
+  const lower = s.toLowerCase();
+  return ASCII.test(lower) ? lower : String.fromCharCode(...encoder.encode(lower));
+}
+
+/** Byte-wise Levenshtein distance (Go indexes strings by byte); inputs come from lowerBytes. */
+function levenshtein(a: string, b: string, row: Uint32Array): number {
   for (let j = 0; j <= b.length; j++) row[j] = j;
   for (let i = 1; i <= a.length; i++) {
     let diagonal = row[0]!;
     row[0] = i;
-    const ai = a[i - 1];
+    const ai = a.charCodeAt(i - 1);
     for (let j = 1; j <= b.length; j++) {
       const above = row[j]!;
-      row[j] = ai === b[j - 1] ? diagonal : Math.min(diagonal, above, row[j - 1]!) + 1;
+      row[j] = ai === b.charCodeAt(j - 1) ? diagonal : Math.min(diagonal, above, row[j - 1]!) + 1;
       diagonal = above;
     }
   }
@@ -45,8 +52,8 @@ function levenshtein(a: Uint8Array, b: Uint8Array, row: Uint32Array): number {
  * longer (unlowered) string. Two empty strings give NaN, which never matches. Spec §8 "Search".
  */
 export function scoreName(name: string, keyword: string): number {
-  const a = encoder.encode(name.toLowerCase());
-  const b = encoder.encode(keyword.toLowerCase());
+  const a = lowerBytes(name);
+  const b = lowerBytes(keyword);
   const longer = Math.max(Buffer.byteLength(name), Buffer.byteLength(keyword));
   return (longer - levenshtein(a, b, new Uint32Array(b.length + 1))) / longer;
 }
@@ -67,21 +74,26 @@ export function validateMinScore(minScore: number): void {
 export function searchIndex(index: MergedIndex, keywords: readonly string[], opts: SearchOptions = {}): SearchResult[] {
   const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
   validateMinScore(minScore);
-  const kws = keywords.map((k) => ({ text: k, lower: encoder.encode(k.toLowerCase()), bytes: Buffer.byteLength(k) }));
+  const kws = keywords.map((k) => ({ text: k, lower: lowerBytes(k), bytes: Buffer.byteLength(k) }));
   const row = new Uint32Array(Math.max(1, ...kws.map((k) => k.lower.length)) + 1);
   const results: SearchResult[] = [];
   for (const entry of index.entries) {
     if (opts.type !== undefined && opts.type !== '' && entry.type !== opts.type) continue;
-    const name = encoder.encode(entry.name.toLowerCase());
-    const nameBytes = Buffer.byteLength(entry.name);
+    const name = lowerBytes(entry.name);
+    const nameBytes = ASCII.test(entry.name) ? entry.name.length : Buffer.byteLength(entry.name);
     const joined = entry.keywords.join(' ');
+    const keywordMatch = kws.some((kw) => joined.includes(kw.text));
+    // levenshtein >= the length difference, so some entries cannot reach minScore by name.
+    const reachable = (kw: (typeof kws)[number]) => {
+      const longer = Math.max(nameBytes, kw.bytes);
+      return (longer - Math.abs(name.length - kw.lower.length)) / longer >= minScore;
+    };
+    if (!keywordMatch && !kws.some(reachable)) continue;
     let score = 0;
-    let keywordMatch = false;
     for (const kw of kws) {
       const longer = Math.max(nameBytes, kw.bytes);
       const s = (longer - levenshtein(name, kw.lower, row)) / longer;
       if (s > score) score = s;
-      if (joined.includes(kw.text)) keywordMatch = true;
     }
     if (score >= minScore || keywordMatch) results.push({ entry, index: index.sourceOf.get(entry.name) ?? '', score, keywordMatch });
   }
