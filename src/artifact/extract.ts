@@ -43,7 +43,7 @@ export interface StagedArchive {
 }
 
 /**
- * Extracts a tar.gz (a path or a stream) into a fresh staging directory inside `destDir`, enforcing
+ * Extracts a tar.gz (a path, a stream, or a function opening one once staging is ready) into a fresh staging directory inside `destDir`, enforcing
  * practice 13 and falcoctl.md §3 before any byte is written: only regular files and directories (PAX
  * and GNU long names are fine), no absolute paths or `..`, no duplicates, no file/directory
  * replacement inside the archive or against `destDir`, no writing through a symlink in `destDir`, and
@@ -52,7 +52,9 @@ export interface StagedArchive {
  * ({@link UnsafeArchiveError}) for refused entries and budgets, ERR_INVALID_ARTIFACT for data that is
  * not a complete tar.gz. Nothing is written outside the staging directory.
  */
-export async function extractToStaging(source: string | Readable, destDir: string, opts: ExtractOptions = {}): Promise<StagedArchive> {
+export type ArchiveSource = string | Readable | (() => Promise<Readable>);
+
+export async function extractToStaging(source: ArchiveSource, destDir: string, opts: ExtractOptions = {}): Promise<StagedArchive> {
   await requireDirectory(destDir);
   const staging = await mkdtemp(join(destDir, '.rulesctl-staging-'));
   const result: StagedArchive = { staging, destDir, files: [], directories: [] };
@@ -65,7 +67,7 @@ export async function extractToStaging(source: string | Readable, destDir: strin
   }
 }
 
-async function runExtraction(source: string | Readable, result: StagedArchive, opts: ExtractOptions): Promise<void> {
+async function runExtraction(source: ArchiveSource, result: StagedArchive, opts: ExtractOptions): Promise<void> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const state = { entries: 0, bytes: 0, tree: new ArchiveTree(), made: new Set<string>(), failure: undefined as unknown };
   const abort = new AbortController();
@@ -86,7 +88,7 @@ async function runExtraction(source: string | Readable, result: StagedArchive, o
       });
     },
   });
-  const input = typeof source === 'string' ? createReadStream(source) : source;
+  const input = typeof source === 'string' ? createReadStream(source) : typeof source === 'function' ? await source() : source;
   // The raw tar stream may carry headers, padding and trailing data: allow 1 MiB on top of content.
   const budget = byteBudget(maxBytes + 1024 * 1024, maxBytes);
   try {
