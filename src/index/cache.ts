@@ -6,7 +6,7 @@ import { fetchIndexText, type FetchIndexOptions, type IndexSource, type IndexVal
 import { readIndex, serializeIndex } from './index-file.js';
 import { formatTimestamp, parseIndexesConfig, serializeIndexesConfig, type IndexConfigEntry } from './indexes-config.js';
 
-export { loadMergedIndex, mergeIndexes, type MergedIndex, type LoadMergedIndexOptions } from './merged.js';
+export { loadMergedIndex, mergeIndexes, signatureForIndexRef, type MergedIndex, type LoadMergedIndexOptions } from './merged.js';
 
 /** Where falcoctl keeps its index cache: `$HOME/.config/falcoctl/` (no XDG). Spec §8. */
 export function defaultCacheDir(home: string): string {

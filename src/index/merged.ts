@@ -33,6 +33,16 @@ export function mergeIndexes(indexes: ReadonlyArray<{ name: string; entries: rea
   return { entries, byName: new Map(entries.map((e) => [e.name, e])), sourceOf };
 }
 
+/**
+ * The signature policy for what the user typed, as falcoctl's `SignatureForIndexRef` (spec §14):
+ * undefined for full refs (containing `/`) and unknown names; otherwise the entry's `signature`,
+ * looked up by the name before any `:tag` / `@digest`. Install looks up by config name instead.
+ */
+export function signatureForIndexRef(index: MergedIndex, input: string): IndexEntry['signature'] {
+  if (input.includes('/')) return undefined;
+  return index.byName.get(input.split(/[:@]/)[0]!)?.signature;
+}
+
 export interface LoadMergedIndexOptions {
   /** Cache base dir; `indexes/<name>.yaml` under it is used when present. */
   cacheDir?: string;

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import type { ArtifactConfig, ArtifactDependency } from '../artifact/config.js';
-import { ErrorCodes, RulesctlError } from '../errors.js';
+import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { constraintFor, describeConstraint, pickVersion, satisfiesAll, toVersion, type Constraint } from './_constraints.js';
 import { conflictError, type Node } from './_conflict.js';
 
@@ -115,7 +115,7 @@ class Resolver {
     const versions = await this.versions(dep.name);
     const version = pickVersion([c], versions);
     if (version === undefined) throw conflictError(this.nodes, dep.name, c, node, undefined, versions);
-    const { ref, config } = await this.load(dep.name, version);
+    const { ref, config } = await this.load(dep.name, version, node);
     const how = versions === undefined ? 'the minimum stated (falcoctl rule, no tag list)' : 'the highest version in range';
     this.nodes.set(dep.name, { name: dep.name, version, ref, config, constraints: [c], deps: [], parent: node.name, how });
     node.deps.push(dep.name);
@@ -134,14 +134,21 @@ class Resolver {
       throw conflictError(this.nodes, name, c, requester, target, versions);
     }
     const stale = label(target);
-    const { ref, config } = await this.load(name, version);
+    const { ref, config } = await this.load(name, version, requester);
     for (const n of this.nodes.values()) n.constraints = n.constraints.filter((k) => !k.from.startsWith(`${stale} `) && k.from !== stale);
     Object.assign(target, { version, ref, config, processed: undefined });
     this.queue.push(name);
   }
 
-  private async load(name: string, version: string): Promise<{ ref: string; config: ArtifactConfig }> {
-    const { ref } = await this.opts.resolveRef(name, version, { signal: this.opts.signal });
+  private async load(name: string, version: string, requester: Node): Promise<{ ref: string; config: ArtifactConfig }> {
+    let ref: string;
+    try {
+      ({ ref } = await this.opts.resolveRef(name, version, { signal: this.opts.signal }));
+    } catch (err) {
+      throw new RulesctlError(isRulesctlError(err) ? err.code : ErrorCodes.UNKNOWN_ARTIFACT,
+        `unable to resolve reference for dependency "${name}" required by "${requester.name}": ${(err as Error).message}`,
+        { cause: err, hint: isRulesctlError(err) ? err.hint : undefined });
+    }
     const config = await this.opts.fetchConfig(ref, { signal: this.opts.signal });
     if (config.name !== undefined && config.name !== '' && config.name !== name) {
       this.warnings.push(`${ref}: config name "${config.name}" differs from the dependency name "${name}"`);

@@ -2,6 +2,7 @@ import semver from 'semver';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import type { IndexEntry } from '../index/index-file.js';
 import type { MergedIndex } from '../index/merged.js';
+import { isDigest } from '../oci/descriptor.js';
 import { isValidTag, parseReference, type Reference } from '../oci/reference.js';
 
 /** falcoctl's default tag (spec §5). */
@@ -97,6 +98,11 @@ async function finishTag(ref: Reference, opts: ResolveReferenceOptions, input: s
 
 const format = (r: Reference) => `${r.registry}/${r.repository}${r.digest !== undefined ? `@${r.digest}` : `:${r.tag ?? DEFAULT_TAG}`}`;
 
+const badPart = (input: string, why: string) =>
+  new RulesctlError(ErrorCodes.INVALID_REFERENCE, `invalid reference "${input}": ${why}`, {
+    hint: 'use <name>, <name>:<tag>, <name>:<semver range> or <name>@sha256:<hex>',
+  });
+
 async function lookUp(input: string, opts: ResolveReferenceOptions): Promise<{ reference: Reference; entry: IndexEntry }> {
   const { name, tag, digest } = splitIndexName(input);
   const index = typeof opts.index === 'function' ? await opts.index() : opts.index;
@@ -108,6 +114,8 @@ async function lookUp(input: string, opts: ResolveReferenceOptions): Promise<{ r
     });
   }
   const reference: Reference = { registry: entry.registry, repository: entry.repository };
+  if (digest !== undefined && !isDigest(digest)) throw badPart(input, `"${digest}" is not a valid digest`);
+  if (tag !== undefined && tag !== '' && !isValidTag(tag) && !isRange(tag)) throw badPart(input, `"${tag}" is neither a tag nor a semver range`);
   if (digest !== undefined) reference.digest = digest;
   else reference.tag = tag === undefined || tag === '' ? DEFAULT_TAG : tag;
   return { reference, entry };

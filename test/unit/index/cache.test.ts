@@ -2,7 +2,7 @@ import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addIndex, cachePaths, defaultCacheDir, listIndexes, loadMergedIndex, mergeIndexes, removeIndex, updateIndex } from '../../../src/index/cache.js';
+import { addIndex, cachePaths, defaultCacheDir, listIndexes, loadMergedIndex, mergeIndexes, removeIndex, signatureForIndexRef, updateIndex } from '../../../src/index/cache.js';
 import { parseIndexesConfig, serializeIndexesConfig } from '../../../src/index/indexes-config.js';
 import type { IndexEntry } from '../../../src/index/index-file.js';
 import { startIndexServer, type IndexServer } from './_server.js';
@@ -108,6 +108,14 @@ describe('merged index', () => {
     });
     expect(m.entries).toHaveLength(28);
     expect(m.byName.get('falco-rules')!.repository).toBe('falcosecurity/rules/falco-rules');
+  });
+
+  it('finds signature policies by index name only (spec §14)', async () => {
+    const m = await loadMergedIndex([]);
+    expect(signatureForIndexRef(m, 'falco-rules:3')?.cosign?.['certificate-identity-regexp']).toBe('https://github.com/falcosecurity/rules/');
+    expect(signatureForIndexRef(m, 'json@sha256:abc')?.cosign?.['certificate-oidc-issuer']).toBe('https://token.actions.githubusercontent.com');
+    expect(signatureForIndexRef(m, 'application-rules')).toBeUndefined();
+    expect(signatureForIndexRef(m, 'ghcr.io/falcosecurity/rules/falco-rules:3')).toBeUndefined();
   });
 
   it('fetches uncached indexes every time, without saving them', async () => {

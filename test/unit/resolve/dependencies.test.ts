@@ -115,6 +115,13 @@ describe('resolveDependencies: roots, reasons, errors', () => {
     await expect(resolveDependencies([root('r', '1.0.0')], banana)).rejects.toThrow('version of "reg.io/r:1.0.0": "banana" is not a semver version');
   });
 
+  it('names the dependent when a dependency cannot be resolved (spec §7.6)', async () => {
+    const r = resolversFor({ r: { '1.0.0': ['ghost:1.0.0'] }, ghost: { '1.0.0': [] } });
+    const failing = { ...r, resolveRef: async () => { throw new Error('cannot find ghost:1.0.0 among the configured indexes'); } };
+    await expect(resolveDependencies([root('r', '1.0.0')], failing)).rejects.toThrow(
+      'unable to resolve reference for dependency "ghost" required by "r": cannot find ghost:1.0.0 among the configured indexes');
+  });
+
   it('parses config versions tolerantly (v1.2 → 1.2.0)', async () => {
     const r = resolversFor({});
     const out = await resolveDependencies([{ ref: 'reg.io/x:1' }], { ...r, fetchConfig: async () => ({ name: 'x', version: 'v1.2' }) });

@@ -38,6 +38,12 @@ describe('resolveReference: index names', () => {
     expect(r.entry!.name).toBe(input.split(/[:@]/)[0]);
   });
 
+  it('rejects malformed tags and digests after index names', async () => {
+    await expect(resolveReference('falco-rules:bad!tag', { index })).rejects.toThrow('invalid reference "falco-rules:bad!tag": "bad!tag" is neither a tag nor a semver range');
+    await expect(resolveReference('falco-rules@sha256:abc', { index })).rejects.toMatchObject({ code: 'ERR_INVALID_REFERENCE' });
+    expect((await resolveReference('falco-rules:', { index })).ref).toBe('ghcr.io/falcosecurity/rules/falco-rules:latest');
+  });
+
   it('fails on unknown names with a hint', async () => {
     const err = await resolveReference('nope:1', { index }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_UNKNOWN_ARTIFACT', message: 'cannot find nope:1 among the configured indexes' });
