@@ -47,6 +47,14 @@ describe('fetchIndexText', () => {
     await expect(fetchIndexText({ name: 'n', url: `${server.url}/missing` }, { allowPlainHttp: true })).rejects.toThrow('cannot fetch index: 404');
   });
 
+  it('refuses a redirect from https to plain http unless allowed', async () => {
+    const httpGet = async (url: string) => url.startsWith('https:')
+      ? { status: 301, headers: { location: 'http://example.invalid/i.yaml' }, text: async () => '', dump: async () => {} }
+      : { status: 200, headers: {}, text: async () => BODY, dump: async () => {} };
+    await expect(fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, { httpGet })).rejects.toMatchObject({ code: 'ERR_PLAIN_HTTP_REFUSED' });
+    expect(await fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, { httpGet, allowPlainHttp: true })).toMatchObject({ text: BODY });
+  });
+
   it('reads file:///abs/path', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rulesctl-idx-'));
     const path = join(dir, 'index.yaml');
@@ -65,6 +73,13 @@ describe('fetchIndexText', () => {
       },
     });
     expect(seen).toEqual(['https://example.invalid/i.yaml']);
+    const headers: Record<string, string>[] = [];
+    const notModified = await fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, {
+      validators: { lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT' },
+      httpGet: async (_url, o) => { headers.push(o.headers); return { status: 304, headers: {}, text: async () => '', dump: async () => {} }; },
+    });
+    expect(notModified).toEqual({ notModified: true, validators: { lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT' } });
+    expect(headers).toEqual([{ 'if-modified-since': 'Mon, 01 Jan 2024 00:00:00 GMT' }]);
     expect(r).toEqual({ notModified: false, text: BODY, validators: { lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT' } });
   });
 });
