@@ -54,9 +54,11 @@ export function joinSignals(...signals: (AbortSignal | undefined)[]): AbortSigna
  */
 export async function send(ctx: ClientContext, registry: string, req: RegistryRequest): Promise<RawResponse> {
   const signal = joinSignals(req.signal, ctx.signal);
+  const base = ctx.baseUrl(registry);
+  const url = typeof req.url === 'string' ? new URL(req.url, base) : req.url;
   const call: Call = {
-    ctx, registry, req, signal,
-    url: typeof req.url === 'string' ? new URL(req.url, ctx.baseUrl(registry)) : req.url,
+    ctx, registry, req, signal, url,
+    foreign: url.origin !== base.origin,
     replayable: req.body === undefined || req.body instanceof Uint8Array,
     pull: req.method === 'GET' || req.method === 'HEAD',
     anonymous: false, authRounds: 0, retries: 0, auth: { usedCredentials: false },
@@ -67,7 +69,7 @@ export async function send(ctx: ClientContext, registry: string, req: RegistryRe
     if (!res) continue;
     reportWarnings(ctx, res);
     if ((req.ok ?? [200]).includes(res.status)) return res;
-    if ((res.status === 401 || res.status === 403) && !res.crossOrigin) {
+    if ((res.status === 401 || res.status === 403) && !res.crossOrigin && !call.foreign) {
       await handleAuthFailure(call, res);
       continue;
     }
@@ -82,6 +84,8 @@ interface Call {
   registry: string;
   req: RegistryRequest;
   url: URL;
+  /** The URL is not on the registry's origin (an upload Location elsewhere): no credentials go there. */
+  foreign: boolean;
   signal: AbortSignal | undefined;
   replayable: boolean;
   pull: boolean;
@@ -98,7 +102,7 @@ function authOpts(call: Call): { anonymous: boolean; signal?: AbortSignal } {
 /** One HTTP exchange; undefined when a transient network error was waited out (try again). */
 async function attempt(call: Call): Promise<RawResponse | undefined> {
   const { ctx, req } = call;
-  const headers = { ...req.headers, ...(call.auth.header ? { authorization: call.auth.header } : {}) };
+  const headers = { ...req.headers, ...(call.auth.header && !call.foreign ? { authorization: call.auth.header } : {}) };
   try {
     ctx.logger.trace('registry request', { method: req.method, url: redactUrl(call.url) });
     return await ctx.transport.send({
