@@ -88,8 +88,12 @@ async function finishTag(ref: Reference, opts: ResolveReferenceOptions, input: s
     return { expression: tag, tag: ref.tag };
   }
   if (!PARTIAL_VERSION.test(tag) || opts.listTags === undefined) return undefined;
-  const tags = await opts.listTags(`${ref.registry}/${ref.repository}`, { signal: opts.signal });
-  if (tags.includes(tag)) return undefined;
+  // The literal tag is falcoctl's reading: if the tag list is unavailable, keep it.
+  const tags = await opts.listTags(`${ref.registry}/${ref.repository}`, { signal: opts.signal }).catch((err: unknown) => {
+    if (opts.signal?.aborted === true) throw err;
+    return undefined;
+  });
+  if (tags === undefined || tags.includes(tag)) return undefined;
   const match = highestMatchingTag(tags, tag);
   if (match === undefined) return undefined;
   ref.tag = match;

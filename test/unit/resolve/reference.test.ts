@@ -83,6 +83,12 @@ describe('resolveReference: semver ranges', () => {
     expect((await resolveReference('falco-rules:7', { index, listTags })).reference.tag).toBe('7');
   });
 
+  it('keeps a partial version literal when the tag list cannot be fetched', async () => {
+    const failing = async (): Promise<string[]> => { throw new Error('registry down'); };
+    expect((await resolveReference('falco-rules:5', { index, listTags: failing })).ref).toBe('ghcr.io/falcosecurity/rules/falco-rules:5');
+    await expect(resolveReference('falco-rules:~5.1', { index, listTags: failing })).rejects.toThrow('registry down');
+  });
+
   it('fails when no tag satisfies the range, or no tag list is available', async () => {
     await expect(resolveReference('falco-rules:^9', { index, listTags }))
       .rejects.toThrow('no tag of ghcr.io/falcosecurity/rules/falco-rules satisfies "^9" (versions: 3.0.0, 3.1.0, 3.1.4, 3.2.0, 4.0.0-rc1, 4.0.0)');
