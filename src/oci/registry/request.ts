@@ -60,7 +60,7 @@ export async function send(ctx: ClientContext, registry: string, req: RegistryRe
     ctx, registry, req, signal, url,
     foreign: url.origin !== base.origin,
     replayable: req.body === undefined || req.body instanceof Uint8Array,
-    pull: req.method === 'GET' || req.method === 'HEAD',
+    pull: (req.method === 'GET' || req.method === 'HEAD') && req.scopes.length > 0 && req.scopes.every((sc) => sc.endsWith(':pull')),
     anonymous: false, authRounds: 0, retries: 0, auth: { usedCredentials: false },
   };
   call.auth = await ctx.authorizer.authorize(registry, req.scopes, authOpts(call));
@@ -88,6 +88,7 @@ interface Call {
   foreign: boolean;
   signal: AbortSignal | undefined;
   replayable: boolean;
+  /** A read needing only `pull` scopes: may fall back to anonymous. `ping` (no scope) never does, so logins are checked. */
   pull: boolean;
   anonymous: boolean;
   authRounds: number;

@@ -147,6 +147,8 @@ describe('token registry', () => {
     expect((await repo.resolve('v1')).digest).toBe(a.manifestDesc.digest);
     const records = (await reg.tokenIssuer!.requests()).filter((r) => JSON.stringify(r.scopes).includes(repository));
     expect(records.map((r) => [r.user, r.status])).toEqual([['alice', 200], ['alice', 401], [null, 200]]);
+    // ping checks the login itself: no anonymous fallback.
+    await expect(client.ping(reg.host)).rejects.toMatchObject({ code: 'ERR_UNAUTHORIZED' });
     // A push is not retried anonymously.
     await expect(repo.push(a.configDesc, a.config)).rejects.toMatchObject({ code: 'ERR_UNAUTHORIZED' });
   });
