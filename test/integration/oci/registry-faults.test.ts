@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Descriptor } from '../../../src/oci/descriptor.js';
+import { memoryLogger } from '../../../src/log.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
 import { startFaultProxy, type FaultProxy } from '../../helpers/fault-proxy.js';
@@ -70,10 +71,10 @@ describe('retries', () => {
     const { manifestDesc } = await seed(regs.open, repository);
     const proxy = await proxyFor(regs.open);
     proxy.setRules([{ method: 'GET', path: /\/manifests\/v1$/, times: 1, kind: 'respond', status: 429, headers: { 'retry-after': '1' }, body: { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] } }]);
-    const repo = client(proxy.host).repository({ registry: proxy.host, repository });
-    const started = Date.now();
+    const logger = memoryLogger();
+    const repo = client(proxy.host, undefined, { logger }).repository({ registry: proxy.host, repository });
     expect((await repo.fetchManifest('v1')).descriptor.digest).toBe(manifestDesc.digest);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(logger.records.filter((r) => r.msg === 'retrying registry request').map((r) => r.fields)).toEqual([{ method: 'GET', why: '429', waitMs: 1000 }]);
     expect(proxy.requests.filter((r) => r.path.endsWith('/manifests/v1')).map((r) => r.status)).toEqual([429, 200]);
   });
 
