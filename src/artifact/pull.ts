@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { Annotations, type Descriptor } from '../oci/descriptor.js';
 import type { OpOptions, Target } from '../oci/target.js';
+import { createVerifier } from '../oci/verify.js';
 import { parseConfig, type ArtifactConfig } from './config.js';
 import { extractToStaging, moveStagedInto, type ExtractOptions } from './extract.js';
 import { artifactTypeOfLayer, checkAllowedType, type ArtifactType } from './media-types.js';
@@ -59,7 +60,7 @@ export async function pullArtifact(target: Target, reference: string, opts: Pull
   const type = artifactTypeOfLayer(layer.mediaType);
   const title = layerTitle(layer);
   const config = parseConfig(await fetchSmallBlob(target, resolved.manifest.config, { signal }), reference);
-  const open = async (): Promise<Readable> => verified(await target.fetch(layer, { signal, onProgress: opts.onProgress }), layer);
+  const open = async (): Promise<Readable> => verified(await target.fetch(layer, { signal, onProgress: opts.onProgress }), layer, target);
   const files = opts.extract ? await extractInto(open, opts) : [await saveLayer(await open(), layer, title, opts.destDir, signal)];
   return { reference, rootDigest: resolved.root.digest, manifestDigest: resolved.descriptor.digest, type, config, files };
 }
@@ -123,34 +124,13 @@ async function fetchSmallBlob(target: Target, desc: Descriptor, opts: OpOptions)
     throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `config blob ${desc.digest} is ${desc.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of verified(await target.fetch(desc, opts), desc)) chunks.push(chunk as Buffer);
+  for await (const chunk of verified(await target.fetch(desc, opts), desc, target)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 
-/** `source` piped through {@link verifying}, with the source's errors forwarded. */
-function verified(source: Readable, desc: Descriptor): Transform {
-  const check = verifying(desc);
+/** `source` piped through the shared verifier, with the source's errors forwarded. */
+function verified(source: Readable, desc: Descriptor, target: Target): Transform {
+  const check = createVerifier(desc, { source: target.name });
   source.on('error', (err) => check.destroy(err));
   return source.pipe(check);
-}
-
-/** Size- and digest-checking pass-through (belt and braces over the Target's own verification). */
-function verifying(desc: Descriptor): Transform {
-  const [algorithm] = desc.digest.split(':') as [string];
-  const hash = createHash(algorithm === 'sha512' ? 'sha512' : 'sha256');
-  let size = 0;
-  return new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      size += chunk.length;
-      if (size > desc.size) return cb(new RulesctlError(ErrorCodes.SIZE_MISMATCH, `blob ${desc.digest} is larger than its descriptor's ${desc.size} bytes`));
-      hash.update(chunk);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      const actual = `${algorithm}:${hash.digest('hex')}`;
-      if (size !== desc.size) cb(new RulesctlError(ErrorCodes.SIZE_MISMATCH, `blob ${desc.digest}: got ${size} bytes, expected ${desc.size}`));
-      else if (actual !== desc.digest) cb(new RulesctlError(ErrorCodes.DIGEST_MISMATCH, `blob ${desc.digest}: content has digest ${actual}`));
-      else cb();
-    },
-  });
 }
