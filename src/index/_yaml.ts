@@ -8,7 +8,7 @@
  * double-quoted scalar, which reads back identically but differs in bytes).
  */
 
-const SIMPLE = /^[A-Za-z][A-Za-z0-9/._-]*$/;
+const SIMPLE = /^[A-Za-z](?:[A-Za-z0-9/._ -]*[A-Za-z0-9/._-])?$/;
 const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 const BOOLS = new Set(['true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 const OLD_BOOLS = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF']);
