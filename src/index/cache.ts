@@ -60,13 +60,14 @@ const wrapFetchError = (source: IndexSource, err: unknown) => {
 async function fetchAndStore(source: IndexSource, opts: CacheOptions, validators?: IndexValidators): Promise<boolean> {
   const paths = cachePaths(opts.cacheDir, source.name);
   let result;
+  let entries;
   try {
     result = await fetchIndexText(source, { ...opts.fetch, signal: opts.signal, validators });
+    entries = result.notModified ? [] : readIndex(result.text, source.url);
   } catch (err) {
     throw wrapFetchError(source, err);
   }
   if (result.notModified) return false;
-  const entries = readIndex(result.text, source.url);
   await writeFileAtomic(paths.index, serializeIndex(entries));
   if (result.validators.etag !== undefined || result.validators.lastModified !== undefined) {
     await writeFileAtomic(paths.validators, `${JSON.stringify(result.validators)}\n`);

@@ -71,6 +71,15 @@ describe('index cache', () => {
     await expect(addIndex({ name: 'bad', url: `${server.url}/missing` }, opts()))
       .rejects.toThrow(`unable to fetch index "bad" with URL "${server.url}/missing": cannot fetch index: 404`);
     expect((await listIndexes({ cacheDir })).map((c) => c.name)).toEqual(['local']);
+    const dup = await startIndexServer('- name: x\n  type: plugin\n  registry: r\n  repository: a/x\n- name: x\n  type: plugin\n  registry: r\n  repository: a/y\n');
+    try {
+      await expect(addIndex({ name: 'dup', url: `${dup.url}/index.yaml` }, opts())).rejects.toMatchObject({
+        code: 'ERR_INVALID_INDEX',
+        message: `unable to fetch index "dup" with URL "${dup.url}/index.yaml": invalid index "${dup.url}/index.yaml": duplicate entry found: x`,
+      });
+    } finally {
+      await dup.close();
+    }
   });
 
   it('uses the cache file in loadMergedIndex without fetching', async () => {
