@@ -1,4 +1,5 @@
-import { lstat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 
@@ -51,24 +52,45 @@ export class ArchiveTree {
 }
 
 /**
- * Refuses an entry whose place in `destDir` goes through an existing symlink or non-directory, or
- * would replace a directory with a file (or a file with a directory).
+ * What already exists in the destination, read one directory listing at a time and cached, so an
+ * archive of many entries costs one `readdir` per directory instead of one `lstat` per path component.
  */
-export async function checkDestination(destDir: string, entry: string, rel: string, kind: 'file' | 'dir'): Promise<void> {
-  const parts = rel.split('/');
-  for (let i = 0; i < parts.length; i++) {
-    const p = join(destDir, ...parts.slice(0, i + 1));
-    const info = await lstat(p).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (!info) return;
-    const last = i === parts.length - 1;
-    if (info.isSymbolicLink()) {
-      throw new UnsafeArchiveError(entry, `it would write through or replace the existing symlink "${p}" in the destination`);
+export class DestinationView {
+  private readonly listings = new Map<string, Promise<Map<string, Dirent>>>();
+
+  constructor(readonly destDir: string) {}
+
+  private async lookup(parts: string[]): Promise<Dirent | undefined> {
+    const dir = join(this.destDir, ...parts.slice(0, -1));
+    let listing = this.listings.get(dir);
+    if (!listing) {
+      listing = readdir(dir, { withFileTypes: true }).then(
+        (entries) => new Map(entries.map((e) => [e.name, e])),
+        (err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return new Map<string, Dirent>();
+          throw err;
+        },
+      );
+      this.listings.set(dir, listing);
     }
-    if (!last && !info.isDirectory()) throw new UnsafeArchiveError(entry, `"${p}" in the destination is not a directory`);
-    if (last && kind === 'file' && info.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the directory "${p}" with a file`);
-    if (last && kind === 'dir' && !info.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the file "${p}" with a directory`);
+    return (await listing).get(parts[parts.length - 1]!);
+  }
+
+  /**
+   * Refuses an entry whose place in the destination goes through or replaces an existing symlink,
+   * goes through a non-directory, or would replace a directory with a file (or a file with a directory).
+   */
+  async check(entry: string, rel: string, kind: 'file' | 'dir'): Promise<void> {
+    const parts = rel.split('/');
+    for (let i = 0; i < parts.length; i++) {
+      const found = await this.lookup(parts.slice(0, i + 1));
+      if (!found) return;
+      const p = join(this.destDir, ...parts.slice(0, i + 1));
+      const last = i === parts.length - 1;
+      if (found.isSymbolicLink()) throw new UnsafeArchiveError(entry, `it would write through or replace the existing symlink "${p}" in the destination`);
+      if (!last && !found.isDirectory()) throw new UnsafeArchiveError(entry, `"${p}" in the destination is not a directory`);
+      if (last && kind === 'file' && found.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the directory "${p}" with a file`);
+      if (last && kind === 'dir' && !found.isDirectory()) throw new UnsafeArchiveError(entry, `it would replace the file "${p}" with a directory`);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -54,6 +54,9 @@ export interface BuiltArtifact {
  */
 export async function buildArtifact(input: BuildInput): Promise<BuiltArtifact> {
   const platforms = checkFiles(input);
+  if (input.type === 'rulesfile' && (await stat(input.files[0]!.path).catch(() => undefined))?.isDirectory()) {
+    throw new RulesctlError(ErrorCodes.USAGE, `"${input.files[0]!.path}" is a directory: a rulesfile artifact holds one rules file or a .tar.gz`);
+  }
   const ownsWorkDir = input.workDir === undefined;
   const workDir = input.workDir ?? (await mkdtemp(join(tmpdir(), 'rulesctl-registry-push-')));
   const dispose = async (): Promise<void> => {

@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { stopAtEndOfArchive } from './tar-end.js';
-import { ArchiveTree, UnsafeArchiveError, checkDestination, safeRelativePath } from './archive-paths.js';
+import { ArchiveTree, DestinationView, UnsafeArchiveError, safeRelativePath } from './archive-paths.js';
 
 export { UnsafeArchiveError } from './archive-paths.js';
 
@@ -47,7 +47,8 @@ export interface StagedArchive {
  * practice 13 and falcoctl.md §3 before any byte is written: only regular files and directories (PAX
  * and GNU long names are fine), no absolute paths or `..`, no duplicates, no file/directory
  * replacement inside the archive or against `destDir`, no writing through a symlink in `destDir`, and
- * byte/entry budgets. Files are created with O_EXCL|O_NOFOLLOW, mode 0755 if any exec bit else 0644.
+ * byte/entry budgets. Files are created with O_EXCL|O_NOFOLLOW, mode 0755 if any exec bit else 0644,
+ * narrowed by the process umask as falcoctl's are (its systemd unit relies on `UMask=0077`).
  * On any failure the staging directory is removed and the error thrown: ERR_UNSAFE_ARCHIVE
  * ({@link UnsafeArchiveError}) for refused entries and budgets, ERR_INVALID_ARTIFACT for data that is
  * not a complete tar.gz. Nothing is written outside the staging directory.
@@ -69,7 +70,7 @@ export async function extractToStaging(source: ArchiveSource, destDir: string, o
 
 async function runExtraction(source: ArchiveSource, result: StagedArchive, opts: ExtractOptions): Promise<void> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const state = { entries: 0, bytes: 0, tree: new ArchiveTree(), made: new Set<string>(), failure: undefined as unknown };
+  const state = { entries: 0, bytes: 0, tree: new ArchiveTree(), dest: new DestinationView(result.destDir), made: new Set<string>(), failure: undefined as unknown };
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   let queue = Promise.resolve();
@@ -105,6 +106,7 @@ interface ExtractState {
   entries: number;
   bytes: number;
   tree: ArchiveTree;
+  dest: DestinationView;
   /** Staging directories already created. */
   made: Set<string>;
 }
@@ -121,7 +123,7 @@ async function handleEntry(entry: ReadEntry, result: StagedArchive, state: Extra
     return void entry.resume();
   }
   state.tree.add(name, rel, kind);
-  await checkDestination(result.destDir, name, rel, kind);
+  await state.dest.check(name, rel, kind);
   const staged = join(result.staging, ...rel.split('/'));
   if (kind === 'dir') {
     await mkdir(staged, { recursive: true, mode: 0o755 });
@@ -167,10 +169,6 @@ function entryKind(entry: ReadEntry): 'file' | 'dir' {
 
 async function writeExclusive(entry: ReadEntry, path: string, mode: number): Promise<{ size: number; digest: string }> {
   const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode);
-  await fh.chmod(mode).catch(async (err: unknown) => {
-    await fh.close();
-    throw err;
-  }); // the umask may have narrowed the creation mode
   const hash = createHash('sha256');
   let size = 0;
   const hasher = new Transform({
@@ -180,7 +178,10 @@ async function writeExclusive(entry: ReadEntry, path: string, mode: number): Pro
       cb(null, chunk);
     },
   });
-  await pipeline(entry as unknown as Readable, hasher, fh.createWriteStream()); // closes fh
+  if (entry.size === 0) {
+    entry.resume();
+    await fh.close();
+  } else await pipeline(entry as unknown as Readable, hasher, fh.createWriteStream()); // closes fh
   return { size, digest: `sha256:${hash.digest('hex')}` };
 }
 
@@ -222,14 +223,15 @@ async function requireDirectory(dir: string): Promise<void> {
  */
 export async function moveStagedInto(staged: StagedArchive, opts: { signal?: AbortSignal } = {}): Promise<string[]> {
   const placed: string[] = [];
+  const dest = new DestinationView(staged.destDir); // read now: the destination may have changed since staging
   try {
     for (const rel of staged.directories) {
-      await checkDestination(staged.destDir, rel, rel, 'dir');
+      await dest.check(rel, rel, 'dir');
       await mkdir(join(staged.destDir, ...rel.split('/')), { recursive: true, mode: 0o755 });
     }
     for (const f of staged.files) {
       opts.signal?.throwIfAborted();
-      await checkDestination(staged.destDir, f.path, f.path, 'file');
+      await dest.check(f.path, f.path, 'file');
       const target = join(staged.destDir, ...f.path.split('/'));
       await mkdir(dirname(target), { recursive: true, mode: 0o755 });
       await rename(f.stagedPath, target);

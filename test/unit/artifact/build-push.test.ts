@@ -66,6 +66,7 @@ describe('buildArtifact', () => {
     await expect(buildArtifact({ type: 'rulesfile', files: [f, f], name: 'n', version: '1.0.0', created: CREATED })).rejects.toThrow(
       'expecting 1 rulesfile object, received 2: invalid number of rulesfiles',
     );
+    await expect(buildArtifact({ type: 'rulesfile', files: [{ path: dir }], name: 'n', version: '1.0.0', created: CREATED })).rejects.toThrow('is a directory');
     await expect(buildArtifact({ type: 'plugin', files: [f], name: 'n', version: '1.0.0', created: CREATED })).rejects.toThrow(
       '"filepaths" length (1) must match "platforms" length (0)',
     );
