@@ -1,15 +1,179 @@
-import { Command } from 'commander';
-import { ErrorCodes, RulesctlError } from '../../../errors.js';
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
 import type { CliIO } from '../../../cli/io.js';
 import type { ActionWrapper } from '../../../cli/commands/register.js';
+import { createRegistryAccess, homeOf, loadSettings } from '../../context.js';
+import type { Runtime } from '../../runtime.js';
+import { followScheduleConflict } from '../../../config/checks.js';
+import { parseGoDuration } from '../../../config/duration.js';
+import { ErrorCodes, RulesctlError } from '../../../errors.js';
+import { runDaemon, type FollowedRef } from '../../../follow/daemon.js';
+import { checkFalcoHealth } from '../../../follow/falco-client.js';
+import { readFalcoInfo } from '../../../follow/falco-info.js';
+import { startFollowServer, type FollowServer } from '../../../follow/http-server.js';
+import { createLiveness } from '../../../follow/liveness.js';
+import { createFollowMetrics, type FollowMetrics } from '../../../follow/metrics.js';
+import { parseSignalName, sendReloadSignal } from '../../../follow/reload.js';
+import { resolveFollowTargets, type FollowTarget } from '../../../follow/refs.js';
+import { createSchedule, parseStartupBehavior } from '../../../follow/schedule.js';
+import { createUpdate } from '../../../follow/update.js';
+import type { ResolvedSettings } from '../../../config/load.js';
+import type { TargetFactory } from '../../../oci/targets.js';
+import type { ArtifactType } from '../../../artifact/media-types.js';
 
-/** `rulesctl artifact follow` (not implemented yet). */
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+/** `rulesctl artifact follow [REF...]` (falcoctl.md §6, §11; the sidecar of §13). */
 export function followCommand(io: CliIO, action: ActionWrapper): Command {
   return new Command('follow')
     .description('Follow artifacts and install new versions as they are published')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(action(io, async () => {
-      throw new RulesctlError(ErrorCodes.USAGE, 'rulesctl artifact follow is not implemented yet');
-    }));
+    .argument('[ref...]', 'artifacts to follow (index names or full refs); default artifact.follow.refs')
+    .option('-e, --every <duration>', 'interval between checks (Go duration)', '168h0m0s')
+    .option('--cron <expr>', 'cron schedule for checks (excludes --every)')
+    .option('--startup-behavior <mode>', 'first check: skip, jitter or immediate', 'jitter')
+    .option('--falco-versions <url>', "Falco's /versions endpoint", 'http://localhost:8765/versions')
+    .option('--rulesfiles-dir <dir>', 'where rules files are placed', '/etc/falco')
+    .option('--plugins-dir <dir>', 'where plugins are placed', '/usr/share/falco/plugins')
+    .option('--assets-dir <dir>', 'where assets are placed', '/etc/falco/assets')
+    .option('--state-dir <dir>', 'where installed digests (and the last-good set) are kept', '/var/lib/falcoctl')
+    .option('--tmp-dir <dir>', 'where artifacts are downloaded before staging (default: OS temp dir)')
+    .option('--allowed-types <types>', 'comma list of artifact types that may be installed (repeatable)', collect)
+    .option('--plain-http', 'talk to registries over plain HTTP')
+    .option('--no-verify', 'skip signature verification')
+    .option('--timeout <duration>', "how long to retry reading Falco's versions at start", '2m0s')
+    .option('--listen <addr>', 'rulesctl: host:port serving /healthz and /metrics')
+    .option('--health-url <url>', "rulesctl: Falco's /healthz, checked after each update (rollback when unhealthy)")
+    .addOption(new Option('--reload-signal <sig>', 'rulesctl: signal sent to Falco after an update').choices(['SIGHUP', 'SIGUSR1', 'SIGUSR2']))
+    .option('--falco-pid-file <file>', "rulesctl: file holding Falco's pid (for --reload-signal)")
+    .option('--health-settle <duration>', 'rulesctl: wait between the swap and the health check', '1s')
+    .action(action(io, async (rt, args, cmd) => runFollow(rt, (args[0] as string[] | undefined) ?? [], cmd)));
+}
+
+interface FollowFlags {
+  timeout: string;
+  plainHttp?: boolean;
+  listen?: string;
+  healthUrl?: string;
+  reloadSignal?: string;
+  falcoPidFile?: string;
+  healthSettle: string;
+}
+
+function durationFlag(value: string, flag: string): number {
+  const ms = parseGoDuration(value);
+  if (ms === undefined || ms < 0) throw new RulesctlError(ErrorCodes.USAGE, `invalid argument "${value}" for "${flag}" flag: time: invalid duration "${value}"`);
+  return ms;
+}
+
+/** `--x` when given on the command line, else the rulesctl-only setting. */
+function flagOr(cmd: Command, attr: keyof FollowFlags, settings: ResolvedSettings, key: string): string {
+  const v = (cmd.opts() as FollowFlags)[attr];
+  if (cmd.getOptionValueSource(attr) === 'cli' && typeof v === 'string') return v;
+  return String(settings.get(key) ?? '');
+}
+
+async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<void> {
+  const flags = cmd.opts() as FollowFlags;
+  const settings = await loadSettings(rt, cmd, 'artifact follow');
+  if (settings.errors.length > 0) throw new RulesctlError(ErrorCodes.INVALID_CONFIG, settings.errors.join('\n'));
+  const conflict = followScheduleConflict(settings);
+  if (conflict) throw new RulesctlError(ErrorCodes.USAGE, conflict);
+  const cron = settings.get('artifact.follow.cron');
+  const schedule = createSchedule(cron ? { cron } : { everyMs: settings.get('artifact.follow.every') });
+  const startupBehavior = parseStartupBehavior(String(settings.get('artifact.follow.startupBehavior')));
+  const inputs = args.length > 0 ? args : settings.get('artifact.follow.refs');
+  if (inputs.length === 0) {
+    throw new RulesctlError(ErrorCodes.USAGE, 'no artifacts to follow', { hint: 'give references as arguments or set artifact.follow.refs in the config file' });
+  }
+  const healthUrl = flagOr(cmd, 'healthUrl', settings, 'artifact.follow.healthurl');
+  const listen = flagOr(cmd, 'listen', settings, 'artifact.follow.listen');
+  const reloadSignal = flagOr(cmd, 'reloadSignal', settings, 'artifact.follow.reloadsignal');
+  const pidFile = flagOr(cmd, 'falcoPidFile', settings, 'artifact.follow.pidfile');
+  if (reloadSignal && !pidFile) throw new RulesctlError(ErrorCodes.USAGE, '--reload-signal needs --falco-pid-file');
+  if (reloadSignal) parseSignalName(reloadSignal);
+  const timeoutMs = durationFlag(flags.timeout, '--timeout');
+  const settleMs = durationFlag(flags.healthSettle, '--health-settle');
+
+  const falco = await readFalcoInfo(settings.get('artifact.follow.falcoversions'), { timeoutMs, log: rt.logger, signal: rt.io.signal });
+  rt.logger.info('Retrieved Falco versions', { engine_version_semver: falco.versions.engine_version_semver, falco_version: falco.versions.falco_version });
+  const access = createRegistryAccess(rt, settings, { plainHttp: flags.plainHttp === true });
+  const metrics = createFollowMetrics();
+  const liveness = createLiveness({ now: Date.now });
+  let server: FollowServer | undefined;
+  try {
+    const targets = await resolveFollowTargets(inputs, {
+      indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), log: rt.logger, signal: rt.io.signal,
+    });
+    const stateDir = settings.get('artifact.follow.statedir');
+    const dirs = {
+      rulesfile: settings.get('artifact.follow.rulesfilesdir'),
+      plugin: settings.get('artifact.follow.pluginsdir'),
+      asset: settings.get('artifact.follow.assetsdir'),
+    };
+    const tmpDir = settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir();
+    await mkdir(tmpDir, { recursive: true });
+    const refs: FollowedRef[] = [];
+    for (const t of targets) {
+      refs.push(await followedRef(t, access.targets, {
+        dirs, tmpDir, stateDir, falco, settleMs, metrics, rt,
+        allowedTypes: settings.get('artifact.allowedTypes'),
+        noVerify: settings.get('artifact.noVerify'),
+        reload: reloadSignal ? () => sendReloadSignal(pidFile, { signal: reloadSignal }) : undefined,
+        verify: healthUrl ? () => checkFalcoHealth(healthUrl, { signal: rt.io.signal }) : undefined,
+      }));
+    }
+    if (listen) {
+      server = await startFollowServer({ listen, health: () => liveness.status(), metrics: () => metrics.render() });
+      rt.logger.info('Serving /healthz and /metrics', { url: server.url });
+    }
+    const result = await runDaemon({
+      refs, stateDir, schedule, startupBehavior, signal: rt.io.signal, log: rt.logger, metrics, liveness,
+      cleanDirs: [...new Set(Object.values(dirs))],
+    });
+    if (!result.stoppedCleanly) rt.logger.warn('Some followers were still running at the deadline');
+  } finally {
+    await server?.close();
+    await access.close();
+  }
+}
+
+interface RefContext {
+  dirs: Record<'rulesfile' | 'plugin' | 'asset', string>;
+  tmpDir: string;
+  stateDir: string;
+  falco: Awaited<ReturnType<typeof readFalcoInfo>>;
+  settleMs: number;
+  metrics: FollowMetrics;
+  rt: Runtime;
+  allowedTypes: ArtifactType[];
+  noVerify: boolean;
+  reload: (() => Promise<unknown>) | undefined;
+  verify: (() => Promise<{ healthy: boolean; reason?: string }>) | undefined;
+}
+
+async function followedRef(t: FollowTarget, factory: TargetFactory, c: RefContext): Promise<FollowedRef> {
+  const target = await factory(t.resolved.reference);
+  const lastGoodDir = join(c.stateDir, '.rulesctl', 'last-good', createHash('sha256').update(t.ref).digest('hex').slice(0, 16));
+  const update = createUpdate({
+    ref: t.ref, target, repository: t.repository, platform: hostPlatform(), dirs: c.dirs, tmpDir: c.tmpDir, lastGoodDir,
+    falcoVersions: c.falco.versions, pluginVersions: c.falco.pluginVersions,
+    ...(c.allowedTypes.length > 0 ? { allowedTypes: c.allowedTypes } : {}),
+    signature: t.signature, noVerify: c.noVerify, settleMs: c.settleMs, log: c.rt.logger, metrics: c.metrics,
+    ...(c.reload ? { reload: c.reload } : {}),
+    ...(c.verify ? { verify: c.verify } : {}),
+  });
+  return {
+    ref: t.ref,
+    headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
+    update,
+  };
+}
+
+/** GOOS/GOARCH of this host (falcoctl pulls plugins for the host platform). */
+export function hostPlatform(): { os: string; architecture: string } {
+  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x' };
+  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: arch[process.arch] ?? process.arch };
 }

@@ -1,0 +1,192 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { fetchConfig, pullArtifact, type TargetPlatform } from '../artifact/pull.js';
+import { artifactTypeOfLayer, checkAllowedType, type ArtifactType } from '../artifact/media-types.js';
+import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
+import { discardStaged, writeStaged, type PlaceChange } from '../install/place.js';
+import { nullLogger, type Logger } from '../log.js';
+import type { Target } from '../oci/target.js';
+import type { FalcoVersions } from '../resolve/requirements.js';
+import { verifyBeforeWrite, type VerifyBeforeWriteOptions } from '../signature/install-hook.js';
+import type { PlacementGuard } from './daemon.js';
+import type { UpdateResult } from './follower.js';
+import type { FollowMetricsSink } from './metrics.js';
+import { checkArtifactRequirements, invalidRulesProblems, logRulesDiff } from './update-checks.js';
+import { swapRules } from './swap.js';
+
+/**
+ * The `update` of one followed reference (falcoctl.md §11 "One check" steps 3-7, registries.md
+ * §1.I items 1 and 7): pull the new digest, check it, stage every file next to its target, swap.
+ *
+ * Dependencies are not resolved: falcoctl's follow has no `--resolve-deps`, so only the artifact's
+ * own files are placed (follow its dependencies as refs of their own, or use `artifact install`).
+ */
+export interface UpdateContext {
+  /** Resolved reference, for logs and messages. */
+  ref: string;
+  /** The repository (possibly mirrored) the digest is pulled from. */
+  target: Target;
+  /** `<registry>/<repository>`, the signature subject's repository. */
+  repository: string;
+  platform: TargetPlatform;
+  /** Destination directory per artifact type (must exist and be writable). */
+  dirs: Record<ArtifactType, string>;
+  /** Where the artifact is downloaded and extracted before staging (any filesystem). */
+  tmpDir: string;
+  /** Where the previous files are kept for rollback: under the state dir, outside Falco's dirs. */
+  lastGoodDir: string;
+  /** Falco's `/versions` string values, read once at start. */
+  falcoVersions: FalcoVersions;
+  /** Falco's `plugin_versions`; checked against a rules file's dependencies only when reported. */
+  pluginVersions?: Record<string, string>;
+  allowedTypes?: readonly ArtifactType[];
+  /** The index entry's signature block (undefined: nothing to verify). */
+  signature?: VerifyBeforeWriteOptions['signature'];
+  noVerify?: boolean;
+  /** Injected for tests; default `verifyBeforeWrite`. */
+  verifySignature?: typeof verifyBeforeWrite;
+  reload?: () => Promise<unknown>;
+  /** Falco health after the swap; unhealthy → rollback. */
+  verify?: () => Promise<{ healthy: boolean; reason?: string }>;
+  settleMs?: number;
+  log?: Logger;
+  metrics?: FollowMetricsSink;
+}
+
+interface NewFile {
+  rel: string;
+  path: string;
+  digest: string;
+  target: string;
+  mode: number;
+}
+
+/** Builds the `FollowedRef.update` for one reference. */
+export function createUpdate(ctx: UpdateContext): (digest: string, signal: AbortSignal, guard?: PlacementGuard) => Promise<UpdateResult> {
+  return (digest, signal, guard) => updateOnce(ctx, digest, signal, guard);
+}
+
+/**
+ * One update to `digest`. Definitive refusals (type not allowed, unmet requirements, invalid rules,
+ * Falco unhealthy after the swap and rolled back) resolve as `skipped`, so the same digest is not
+ * downloaded again every tick; transient failures (network, signature, I/O) throw and are retried.
+ * Never writes the state file.
+ */
+export async function updateOnce(ctx: UpdateContext, digest: string, signal: AbortSignal, guard?: PlacementGuard): Promise<UpdateResult> {
+  const log = ctx.log ?? nullLogger;
+  const at = `${ctx.repository}@${digest}`;
+  const head = await fetchConfig(ctx.target, digest, ctx.platform, { signal });
+  try {
+    checkAllowedType(head.layerMediaType, ctx.allowedTypes);
+  } catch (err) {
+    if (!isRulesctlError(err, ErrorCodes.TYPE_NOT_ALLOWED)) throw err;
+    return { outcome: 'skipped', reason: 'type-not-allowed', message: `Not installing ${ctx.ref} (${at}): ${(err as Error).message}` };
+  }
+  const type = artifactTypeOfLayer(head.layerMediaType);
+  const unmet = checkArtifactRequirements(head.config, type, ctx.falcoVersions, ctx.pluginVersions);
+  if (unmet) return { outcome: 'skipped', reason: 'requirements', message: `Unmet requirements, not installing ${ctx.ref} (${at}): ${unmet}` };
+
+  const work = await mkdtemp(join(ctx.tmpDir, 'rulesctl-follow-'));
+  const staged: PlaceChange[] = [];
+  try {
+    const pulled = await pullArtifact(ctx.target, digest, {
+      platform: ctx.platform, destDir: work, extract: true, signal,
+      ...(ctx.allowedTypes ? { allowedTypes: ctx.allowedTypes } : {}),
+      onProgress: () => {},
+    });
+    ctx.metrics?.bytesPulled(ctx.ref, pulled.files.reduce((n, f) => n + f.size, 0));
+    await (ctx.verifySignature ?? verifyBeforeWrite)({
+      target: ctx.target, repository: ctx.repository, digest: pulled.rootDigest, signature: ctx.signature,
+      noVerify: ctx.noVerify === true, logger: log, signal,
+    });
+    const destDir = ctx.dirs[pulled.type];
+    const files = await describeFiles(pulled.files.map((f) => ({ path: f.path, digest: f.digest })), work, destDir);
+    if (pulled.type === 'rulesfile') {
+      const problems = await invalidRulesProblems(files);
+      if (problems.length > 0) {
+        log.error('Invalid rules file, not installing', { followerName: ctx.ref, reference: at, problems });
+        return { outcome: 'skipped', reason: 'invalid-rules', message: `Invalid rules in ${ctx.ref} (${at}), the installed files were kept: ${problems[0]}` };
+      }
+    }
+    await requireWritableDir(destDir, pulled.type);
+    const changed = await changedFiles(files);
+    if (changed.length === 0) {
+      log.info('Artifact files already in place', { followerName: ctx.ref, digest });
+      return { outcome: 'installed' };
+    }
+    const oldTexts = pulled.type === 'rulesfile' ? await readTexts(files.map((f) => f.target)) : [];
+    for (const f of changed) {
+      signal.throwIfAborted();
+      await mkdir(dirname(f.target), { recursive: true, mode: 0o750 });
+      staged.push({ staged: await writeStaged(f.target, createReadStream(f.path), f.mode, { signal }), target: f.target, mode: f.mode });
+    }
+    signal.throwIfAborted();
+    const swapped = await swapStaged(ctx, staged, guard, log);
+    staged.length = 0;
+    if (swapped) return swapped;
+    if (pulled.type === 'rulesfile') logRulesDiff(log, ctx.ref, oldTexts, await readTexts(files.map((f) => f.path)));
+    return { outcome: 'installed' };
+  } finally {
+    for (const s of staged) await discardStaged(s.staged);
+    await rm(work, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+/** `swapRules`; a Falco found unhealthy after the swap (files restored) is a definitive skip. */
+async function swapStaged(ctx: UpdateContext, changes: PlaceChange[], guard: PlacementGuard | undefined, log: Logger): Promise<UpdateResult | undefined> {
+  let unhealthy: string | undefined;
+  const verify = ctx.verify;
+  try {
+    await swapRules(changes, {
+      lastGoodDir: ctx.lastGoodDir, log, ref: ctx.ref,
+      ...(guard ? { guard } : {}),
+      ...(ctx.reload ? { reload: ctx.reload } : {}),
+      ...(ctx.settleMs !== undefined ? { settleMs: ctx.settleMs } : {}),
+      ...(verify ? { verify: async () => {
+        const h = await verify();
+        if (!h.healthy) unhealthy = h.reason ?? 'unknown reason';
+        return h;
+      } } : {}),
+    });
+  } catch (err) {
+    if (unhealthy === undefined) throw err;
+    return { outcome: 'skipped', reason: 'rolled-back', message: `Rolled back ${ctx.ref}: ${(err as Error).message}` };
+  }
+  return undefined;
+}
+
+async function describeFiles(pulled: { path: string; digest: string }[], work: string, destDir: string): Promise<NewFile[]> {
+  const out: NewFile[] = [];
+  for (const f of pulled) {
+    const rel = relative(work, f.path);
+    const mode = (await stat(f.path)).mode & 0o755;
+    out.push({ rel: rel.split(sep).join('/'), path: f.path, digest: f.digest, target: join(destDir, rel), mode: mode & 0o111 ? 0o755 : 0o644 });
+  }
+  return out;
+}
+
+/** Files whose target is missing or has other bytes (equal files are left untouched: no reload). */
+async function changedFiles(files: NewFile[]): Promise<NewFile[]> {
+  const out: NewFile[] = [];
+  for (const f of files) {
+    const current = await readFile(f.target).catch(() => undefined);
+    if (current === undefined || `sha256:${createHash('sha256').update(current).digest('hex')}` !== f.digest) out.push(f);
+  }
+  return out;
+}
+
+async function readTexts(paths: string[]): Promise<string[]> {
+  return Promise.all(paths.map((p) => readFile(p, 'utf8').catch(() => '')));
+}
+
+/** falcoctl step 5: the destination for the type must exist and be a directory. */
+async function requireWritableDir(dir: string, type: ArtifactType): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) {
+    throw new RulesctlError(ErrorCodes.IO, `the destination directory for ${type} artifacts "${dir}" does not exist`, {
+      hint: 'create it (or mount the shared volume) and make it writable by this user, or change the matching --*-dir flag',
+    });
+  }
+}
