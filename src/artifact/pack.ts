@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Parser } from 'tar';
 import { ErrorCodes, RulesctlError } from '../errors.js';
+import { stopAtEndOfArchive } from './tar-end.js';
 import { END_OF_ARCHIVE, padding, ustarHeader } from './tar-header.js';
 
 /** A layer file on disk, with what its descriptor needs. */
@@ -47,7 +48,7 @@ export async function isTarGz(path: string, opts: PackOptions = {}): Promise<boo
   if (!info.isFile()) return false;
   const parser = new Parser({ strict: true, onReadEntry: (e) => e.resume() });
   try {
-    await pipeline(createReadStream(path), createGunzip(), parser as unknown as Writable, { signal: opts.signal });
+    await pipeline(createReadStream(path), createGunzip(), stopAtEndOfArchive(), parser as unknown as Writable, { signal: opts.signal });
     return true;
   } catch (err) {
     if (opts.signal?.aborted) throw err;

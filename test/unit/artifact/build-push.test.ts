@@ -80,6 +80,20 @@ describe('buildArtifact', () => {
   });
 });
 
+describe('user archives', () => {
+  it('pushes a user .tar.gz byte for byte under its own name', async () => {
+    const user = fixture('archives/benign.tar.gz');
+    const built = await buildArtifact({ type: 'asset', files: [{ path: user }], name: 'a', version: '1.0.0', created: CREATED });
+    const target = new TestTarget();
+    await pushArtifact(target, built, { tags: ['1.0.0'] });
+    const layer = built.manifests[0]!.layerDescriptor;
+    expect(layer.annotations).toEqual({ 'org.opencontainers.image.title': 'benign.tar.gz' });
+    expect(target.blobs.get(layer.digest)!.equals(readFileSync(user))).toBe(true);
+    expect(built.manifests[0]!.layer.packed).toBe(false);
+    await built.dispose();
+  });
+});
+
 describe('tags', () => {
   it('floating tags follow falcoctl order', () => {
     expect(floatingTags('1.1.1')).toEqual(['1.1.1', '1', '1.1']);
