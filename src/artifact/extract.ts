@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { constants as fsc, createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -7,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
+import { hashingPassThrough } from './_hash-stream.js';
 import { stopAtEndOfArchive } from './tar-end.js';
 import { ArchiveTree, DestinationView, UnsafeArchiveError, safeRelativePath } from './archive-paths.js';
 
@@ -169,20 +169,12 @@ function entryKind(entry: ReadEntry): 'file' | 'dir' {
 
 async function writeExclusive(entry: ReadEntry, path: string, mode: number): Promise<{ size: number; digest: string }> {
   const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, mode);
-  const hash = createHash('sha256');
-  let size = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _e, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const hasher = hashingPassThrough();
   if (entry.size === 0) {
     entry.resume();
     await fh.close();
-  } else await pipeline(entry as unknown as Readable, hasher, fh.createWriteStream()); // closes fh
-  return { size, digest: `sha256:${hash.digest('hex')}` };
+  } else await pipeline(entry as unknown as Readable, hasher.stream, fh.createWriteStream()); // closes fh
+  return { size: hasher.size(), digest: hasher.digest() };
 }
 
 /** Counts decompressed bytes and fails once `limit` is passed (gzip bombs, garbage after the end). */

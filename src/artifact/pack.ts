@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -7,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Parser } from 'tar';
 import { ErrorCodes, RulesctlError } from '../errors.js';
+import { hashingPassThrough } from './_hash-stream.js';
 import { stopAtEndOfArchive } from './tar-end.js';
 import { END_OF_ARCHIVE, padding, ustarHeader } from './tar-header.js';
 
@@ -126,24 +126,6 @@ function goGzipHeader(): Transform {
       cb(null, chunk);
     },
   });
-}
-
-function hashingPassThrough(): { stream: Transform; size: () => number; digest: () => string } {
-  const hash = createHash('sha256');
-  let size = 0;
-  let hex = '';
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-    flush(cb) {
-      hex = hash.digest('hex');
-      cb();
-    },
-  });
-  return { stream, size: () => size, digest: () => `sha256:${hex}` };
 }
 
 /** Size and sha256 digest of a file, streamed. */
