@@ -18,9 +18,13 @@ export class UnsafeArchiveError extends RulesctlError {
   }
 }
 
+/** Deepest path accepted (node-tar's `maxDepth` idea; Falco artifacts are one or two levels deep). */
+export const MAX_PATH_DEPTH = 64;
+
 /**
  * The entry path as `/`-joined components relative to the destination, `''` for the root itself.
- * Refuses absolute paths (`/x`, `C:x`, `\x`), `..` components, backslashes and NUL bytes.
+ * Refuses absolute paths (`/x`, `C:x`, `\x`), `..` components, backslashes, NUL bytes and paths deeper
+ * than {@link MAX_PATH_DEPTH}.
  */
 export function safeRelativePath(entry: string): string {
   if (entry.includes('\0')) throw new UnsafeArchiveError(entry, 'the name contains a NUL byte');
@@ -29,6 +33,7 @@ export function safeRelativePath(entry: string): string {
   }
   const parts = entry.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new UnsafeArchiveError(entry, '".." path components are not allowed');
+  if (parts.length > MAX_PATH_DEPTH) throw new UnsafeArchiveError(entry, `the path is deeper than ${MAX_PATH_DEPTH} levels`);
   return parts.join('/');
 }
 

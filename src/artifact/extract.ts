@@ -23,6 +23,9 @@ export interface ExtractOptions {
   signal?: AbortSignal;
 }
 
+/** A tar.gz path, a stream, or a function that opens the stream once staging is ready. */
+export type ArchiveSource = string | Readable | (() => Promise<Readable>);
+
 export interface StagedFile {
   /** `/`-separated path relative to the destination. */
   path: string;
@@ -53,8 +56,6 @@ export interface StagedArchive {
  * ({@link UnsafeArchiveError}) for refused entries and budgets, ERR_INVALID_ARTIFACT for data that is
  * not a complete tar.gz. Nothing is written outside the staging directory.
  */
-export type ArchiveSource = string | Readable | (() => Promise<Readable>);
-
 export async function extractToStaging(source: ArchiveSource, destDir: string, opts: ExtractOptions = {}): Promise<StagedArchive> {
   await requireDirectory(destDir);
   const staging = await mkdtemp(join(destDir, '.rulesctl-staging-'));

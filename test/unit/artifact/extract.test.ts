@@ -117,3 +117,15 @@ describe('extractToStaging: the destination', () => {
     expect(readFileSync(join(dest, 'falco_rules.yaml'), 'utf8')).toBe('- list: a\n  items: [x]\n');
   });
 });
+
+describe('safeRelativePath', () => {
+  it('normalizes benign names and refuses escapes and excessive depth', async () => {
+    const { safeRelativePath } = await import('../../../src/artifact/archive-paths.js');
+    expect(safeRelativePath('./a//b/./c.yaml')).toBe('a/b/c.yaml');
+    expect(safeRelativePath('./')).toBe('');
+    expect(() => safeRelativePath('C:evil')).toThrow(/absolute paths/);
+    expect(() => safeRelativePath('a\\..\\b')).toThrow(/backslashes/);
+    expect(() => safeRelativePath('a/..')).toThrow(/"\.\." path components/);
+    expect(() => safeRelativePath(`${'d/'.repeat(64)}f`)).toThrow(/deeper than 64 levels/);
+  });
+});
