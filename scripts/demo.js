@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+/**
+ * `npm run demo`: the README's main job, fully offline and without root.
+ *
+ * 1. Builds, with rulesctl's own pack/push library, an OCI image layout holding a rules artifact
+ *    (`demo-rules`) that depends on two plugins (`demo`, `json`), each published in several
+ *    versions, plus a demo index naming them.
+ * 2. Writes a falcoctl.yaml whose `registry.mirrors` maps the index's registry to
+ *    `oci:<layout root>`, so the registry install code path reads from the layout.
+ * 3. Runs the real CLI, `main(['artifact', 'install', 'demo-rules', …])`, twice: the first run
+ *    installs the rules and the highest compatible plugin versions, the second changes nothing.
+ * 4. Checks the installed files byte for byte and exits 0.
+ *
+ * `--keep` keeps the temporary directory. Needs `dist/` (built here when missing).
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const REGISTRY = 'registry.demo.invalid';
+const CREATED = '2025-01-01T00:00:00Z';
+const started = Date.now();
+
+if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+  process.stderr.write('demo: building dist/ first (tsc)\n');
+  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(1);
+}
+const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
+const { buildArtifact } = await dist('artifact/build.js');
+const { pushArtifact } = await dist('artifact/push.js');
+const { openLayout } = await dist('oci/layout/store.js');
+const { main } = await dist('cli/main.js');
+const { goArch } = await dist('cli/commands/version.js');
+
+const hostPlatform = `${process.platform}/${goArch(process.arch)}`;
+const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-demo-'));
+const layoutRoot = join(tmp, 'layout');
+const work = join(tmp, 'work');
+
+const RULES = `- required_engine_version: 0.26.0
+- required_plugin_versions:
+    - name: demo
+      version: 0.1.0
+    - name: json
+      version: 0.7.0
+- rule: Demo event seen
+  desc: Every demo event (a rule from the rulesctl demo)
+  condition: demo.value exists and json.value[/kind] = "demo"
+  output: demo event (value=%demo.value)
+  priority: NOTICE
+  source: demo
+`;
+
+/** Builds one artifact from `files` and pushes it onto the layout of `repository` with `tags`. */
+async function publish(repository, tags, input) {
+  const layout = await openLayout(join(layoutRoot, repository), { create: true });
+  const built = await buildArtifact({ ...input, created: CREATED, workDir: join(work, `${input.name}-${input.version}`) });
+  try {
+    return await pushArtifact(layout, built, { tags });
+  } finally {
+    await built.dispose();
+  }
+}
+
+/** A plugin version for linux/amd64, linux/arm64 and this host: `lib<name>.so` per platform. */
+async function publishPlugin(name, version, tags) {
+  const platforms = [...new Set(['linux/amd64', 'linux/arm64', hostPlatform])];
+  const files = [];
+  for (const platform of platforms) {
+    const dir = join(work, 'so', name, version, platform.replace('/', '-'));
+    await mkdir(dir, { recursive: true });
+    const arch = platform.endsWith('arm64') ? 'arm64' : 'amd64';
+    await copyFile(join(root, 'fixtures', 'plugins', `libdummy-${arch}.so`), join(dir, `lib${name}.so`));
+    files.push({ path: join(dir, `lib${name}.so`), platform });
+  }
+  await publish(`plugins/plugin/${name}`, tags, {
+    type: 'plugin', name, version, files,
+    requirements: [{ name: 'plugin_api_version', version: '3.0.0' }],
+  });
+}
+
+async function buildLayout() {
+  await mkdir(work, { recursive: true });
+  const rulesFile = join(work, 'demo_rules.yaml');
+  await writeFile(rulesFile, RULES);
+  await publish('rules/demo-rules', ['1.0.0', '1', '1.0', 'latest'], {
+    type: 'rulesfile', name: 'demo-rules', version: '1.0.0', files: [{ path: rulesFile }],
+    dependencies: [{ name: 'demo', version: '0.1.0' }, { name: 'json', version: '0.7.0' }],
+    requirements: [{ name: 'engine_version_semver', version: '0.26.0' }],
+  });
+  // Several versions: install picks the highest compatible one (0.1.1, 0.7.3), never 1.0.0.
+  await publishPlugin('demo', '0.1.0', ['0.1.0']);
+  await publishPlugin('demo', '0.1.1', ['0.1.1', 'latest']);
+  for (const v of ['0.7.0', '0.7.3']) await publishPlugin('json', v, [v]);
+  await publishPlugin('json', '1.0.0', ['1.0.0', 'latest']);
+  return rulesFile;
+}
+
+const entry = (name, type, repository, description) => `- name: ${name}
+  type: ${type}
+  registry: ${REGISTRY}
+  repository: ${repository}
+  description: ${description}
+  home: https://github.com/falcosecurity/rules
+  keywords:
+    - ${name}
+    - demo
+  license: apache-2.0
+  maintainers: []
+  sources: []
+`;
+
+async function writeConfig() {
+  const index = join(tmp, 'index.yaml');
+  await writeFile(index, [
+    entry('demo-rules', 'rulesfile', 'rules/demo-rules', 'Demo rules that need the demo and json plugins'),
+    entry('demo', 'plugin', 'plugins/plugin/demo', 'Demo event source plugin'),
+    entry('json', 'plugin', 'plugins/plugin/json', 'JSON field extraction plugin'),
+  ].join(''));
+  const config = join(tmp, 'falcoctl.yaml');
+  await writeFile(config, `indexes:
+  - name: demo
+    url: ${pathToFileURL(index).href}
+    backend: file
+registry:
+  mirrors:
+    ${REGISTRY}:
+      - oci:${layoutRoot}
+`);
+  return config;
+}
+
+const sha256 = async (p) => createHash('sha256').update(await readFile(p)).digest('hex');
+
+async function run(argv) {
+  process.stdout.write(`\n$ rulesctl ${argv.join(' ')}\n`);
+  const io = { env: { HOME: tmp, PATH: process.env.PATH ?? '' }, stdout: process.stdout, stderr: process.stdout, cwd: tmp, signal: AbortSignal.timeout(60_000) };
+  const code = await main(argv, io);
+  if (code !== 0) throw new Error(`rulesctl exited with ${code}`);
+}
+
+async function check(dirs, rulesFile) {
+  const want = [
+    [join(dirs.rules, 'demo_rules.yaml'), await sha256(rulesFile)],
+    [join(dirs.plugins, 'libdemo.so'), await sha256(join(root, 'fixtures', 'plugins', `libdummy-${hostPlatform.endsWith('arm64') ? 'arm64' : 'amd64'}.so`))],
+    [join(dirs.plugins, 'libjson.so'), undefined],
+  ];
+  for (const [path, digest] of want) {
+    if (!(await stat(path)).isFile()) throw new Error(`${path} is not a file`);
+    if (digest !== undefined && (await sha256(path)) !== digest) throw new Error(`${path} differs from what was published`);
+  }
+  const lock = JSON.parse(await readFile(dirs.lock, 'utf8'));
+  const versions = Object.fromEntries(lock.entries.map((e) => [e.name, e.version]));
+  if (versions.demo !== '0.1.1' || versions.json !== '0.7.3' || versions['demo-rules'] !== '1.0.0') {
+    throw new Error(`unexpected versions in the lock: ${JSON.stringify(versions)}`);
+  }
+  const states = await readdir(join(dirs.state, '.falcoctl', 'artifact-state'));
+  if (states.length !== 3) throw new Error(`expected 3 state files, found ${states.length}`);
+}
+
+try {
+  const rulesFile = await buildLayout();
+  const config = await writeConfig();
+  const dirs = { rules: join(tmp, 'rules'), plugins: join(tmp, 'plugins'), state: join(tmp, 'state'), lock: join(tmp, 'rulesctl.lock.json') };
+  for (const d of [dirs.rules, dirs.plugins, dirs.state]) await mkdir(d, { recursive: true });
+  const argv = ['artifact', 'install', 'demo-rules', '--config', config, '--log-format', 'text',
+    '--rulesfiles-dir', dirs.rules, '--plugins-dir', dirs.plugins, '--state-dir', dirs.state,
+    '--engine-version', '0.43.0', '--lock', dirs.lock];
+  await run(argv);
+  await run(argv);
+  await check(dirs, rulesFile);
+  process.stdout.write(`\ndemo: OK in ${Date.now() - started} ms, offline; files under ${tmp}\n`);
+} catch (err) {
+  process.stderr.write(`demo: FAILED: ${err.stack ?? err}\n`);
+  process.exitCode = 1;
+} finally {
+  if (!process.argv.includes('--keep')) await rm(tmp, { recursive: true, force: true });
+}
