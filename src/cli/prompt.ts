@@ -42,6 +42,7 @@ function readLine(input: PromptInput, opts: PromptOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     let line = '';
     const done = (err?: Error) => {
+      input.pause();
       input.off('data', onData);
       input.off('end', onEnd);
       opts.signal?.removeEventListener('abort', onAbort);
@@ -53,8 +54,15 @@ function readLine(input: PromptInput, opts: PromptOptions): Promise<string> {
     const onAbort = () => done(aborted());
     const onEnd = () => done(line === '' ? aborted() : undefined);
     const onData = (chunk: Buffer | string) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n') return done();
+      const chars = [...chunk.toString('utf8')];
+      for (const [i, ch] of chars.entries()) {
+        if (ch === '\r' || ch === '\n') {
+          // Keep what was typed ahead (a pasted "user\npassword\n") for the next prompt.
+          const rest = chars.slice(ch === '\r' && chars[i + 1] === '\n' ? i + 2 : i + 1).join('');
+          done();
+          if (rest !== '') input.unshift(Buffer.from(rest));
+          return;
+        }
         if (ch === '\u0003' || ch === '\u0004') return done(aborted());
         if (ch === '\u007f' || ch === '\b') {
           if (line.length > 0) {
