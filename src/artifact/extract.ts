@@ -12,6 +12,7 @@ import { ArchiveTree, DestinationView, UnsafeArchiveError, safeRelativePath } fr
 
 export { UnsafeArchiveError } from './archive-paths.js';
 
+/** Default budgets of {@link extractToStaging}: 1 GiB of file content, 10,000 entries. */
 export const DEFAULT_MAX_BYTES = 1024 ** 3;
 export const DEFAULT_MAX_ENTRIES = 10_000;
 

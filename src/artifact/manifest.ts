@@ -50,6 +50,7 @@ export function encodeManifest(m: ManifestInput): Buffer {
   });
 }
 
+/** Manifest annotations: `created` always, `source` only when given (falcoctl.md §1). */
 export function manifestAnnotations(created: string, source?: string): Record<string, string> {
   return { [Annotations.created]: created, ...(source ? { [Annotations.source]: source } : {}) };
 }

@@ -25,6 +25,7 @@ export const FalcoMediaTypes = {
 /** falcoctl's message for a bad `--type` / `--allowed-types` / `artifact.allowedTypes` value. */
 export const TYPE_CHOICES_MESSAGE = 'must be one of "rulesfile", "plugin", "asset"';
 
+/** True for `rulesfile`, `plugin` and `asset`. */
 export function isArtifactType(v: string): v is ArtifactType {
   return (ARTIFACT_TYPES as readonly string[]).includes(v);
 }

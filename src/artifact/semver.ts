@@ -11,10 +11,12 @@ const CORE = '(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)';
 export const STRICT_VERSION = new RegExp(`^${CORE}(?:-(${PRE}(?:\\.${PRE})*))?$`);
 const BLANG = new RegExp(`^${CORE}(?:-(${PRE}(?:\\.${PRE})*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$`);
 
+/** falcoctl's artifact version regex: `X.Y.Z[-pre]`, no `v`, no build metadata. */
 export function isStrictVersion(v: string): boolean {
   return STRICT_VERSION.test(v);
 }
 
+/** blang/semver `Parse`: `X.Y.Z[-pre][+build]`, no leading zeros. */
 export function isBlangSemver(v: string): boolean {
   return BLANG.test(v);
 }
