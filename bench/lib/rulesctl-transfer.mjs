@@ -1,0 +1,75 @@
+// rulesctl's side of bench/transfer.mjs, run in its own process so its peak RSS can be measured.
+// Uses the built library (dist/; build with `npx tsc -p .`).
+//
+//   node bench/lib/rulesctl-transfer.mjs push      <host> <repo> <tag> <layoutDir>   layer file stream + config + manifest
+//   node bench/lib/rulesctl-transfer.mjs push-copy <host> <repo> <tag> <layoutDir>   copy(layout → registry)
+//   node bench/lib/rulesctl-transfer.mjs pull      <host> <repo> <tag> <outFile>     verified layer stream → temp file → rename
+//   node bench/lib/rulesctl-transfer.mjs pull-copy <host> <repo> <tag> <layoutDir>   copy(registry → layout)
+//
+// Prints one JSON line: { mode, importMs, transferMs, bytes }.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+
+const t0 = performance.now();
+const { createRegistryClient } = await import('../../dist/oci/registry/client.js');
+const { copy } = await import('../../dist/oci/copy.js');
+const { openLayout } = await import('../../dist/oci/layout/store.js');
+const importMs = performance.now() - t0;
+
+const [mode, host, repository, tag, path] = process.argv.slice(2);
+if (!mode || !host || !repository || !tag || !path) {
+  process.stderr.write('usage: rulesctl-transfer.mjs push|push-copy|pull|pull-copy <host> <repo> <tag> <path>\n');
+  process.exit(2);
+}
+
+const client = createRegistryClient({ plainHttp: true });
+const repo = client.repository({ registry: host, repository });
+const t1 = performance.now();
+let bytes = 0;
+
+async function layoutManifest(dir) {
+  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  const desc = index.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag) ?? index.manifests[0];
+  const blob = (d) => join(dir, 'blobs', ...d.digest.split(':'));
+  const bytes = await readFile(blob(desc));
+  return { desc, bytes, manifest: JSON.parse(bytes.toString('utf8')), blob };
+}
+
+if (mode === 'push') {
+  const { desc, bytes: mbytes, manifest, blob } = await layoutManifest(path);
+  await repo.push(manifest.config, await readFile(blob(manifest.config)));
+  for (const layer of manifest.layers) {
+    await repo.push(layer, createReadStream(blob(layer), { highWaterMark: 1 << 20 }));
+    bytes += layer.size;
+  }
+  await repo.pushManifest(desc, mbytes, tag);
+} else if (mode === 'push-copy') {
+  const layout = await openLayout(path);
+  bytes = (await copy(layout, tag, repo, tag)).bytes;
+} else if (mode === 'pull') {
+  const desc = await repo.resolve(tag);
+  const { bytes: mbytes } = await repo.fetchManifest(desc);
+  const manifest = JSON.parse(mbytes.toString('utf8'));
+  for await (const _ of await repo.fetch(manifest.config)); // small config, verified (a pull reads it too)
+  const layer = manifest.layers[0];
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    await pipeline(await repo.fetch(layer), createWriteStream(tmp));
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  bytes = layer.size;
+} else if (mode === 'pull-copy') {
+  const layout = await openLayout(path, { create: true });
+  bytes = (await copy(repo, tag, layout, tag)).bytes;
+} else {
+  process.stderr.write(`unknown mode "${mode}"\n`);
+  process.exit(2);
+}
+const transferMs = performance.now() - t1;
+await client.close();
+process.stdout.write(`${JSON.stringify({ mode, importMs, transferMs, bytes })}\n`);
