@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import type { Descriptor } from '../oci/descriptor.js';
+import { isDigest, type Descriptor } from '../oci/descriptor.js';
 import type { Target } from '../oci/target.js';
 import type { BuiltArtifact } from './build.js';
 import { planTags } from './tags.js';
@@ -28,7 +28,7 @@ export interface PushArtifactResult {
   rootDigest: string;
   /** Per-platform manifest digests, in input order. */
   manifestDigests: string[];
-  /** Every tag pointing at the root afterwards, in the order applied. */
+  /** Every tag pointing at the root afterwards, in the order applied (a digest reference is not a tag). */
   tags: string[];
 }
 
@@ -56,7 +56,7 @@ export async function pushArtifact(target: Target, built: BuiltArtifact, opts: P
   await target.pushManifest(built.root.descriptor, built.root.bytes, plan.first, { signal });
   onProgress?.({ phase: 'done', kind: rootKind, descriptor: built.root.descriptor });
   for (const tag of plan.then) await target.tag(built.root.descriptor, tag, { signal });
-  const tags = [plan.first, ...plan.then.filter((t) => t !== plan.first)];
+  const tags = [plan.first, ...plan.then.filter((t) => t !== plan.first)].filter((t) => !isDigest(t));
   return { rootDigest: built.root.descriptor.digest, manifestDigests: built.manifests.map((m) => m.descriptor.digest), tags };
 }
 

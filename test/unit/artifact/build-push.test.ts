@@ -137,6 +137,7 @@ describe('pushArtifact', () => {
     target.calls.length = 0;
     await pushArtifact(target, built, {});
     expect(target.calls).toEqual(['manifest application/vnd.oci.image.index.v1+json latest']);
+    expect((await pushArtifact(target, built, { reference: res.rootDigest, tags: ['x'] })).tags).toEqual(['x']);
     await built.dispose();
   });
 });
