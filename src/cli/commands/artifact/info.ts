@@ -1,15 +1,54 @@
 import { Command } from 'commander';
-import { ErrorCodes, RulesctlError } from '../../../errors.js';
-import type { CliIO } from '../../../cli/io.js';
-import type { ActionWrapper } from '../../../cli/commands/register.js';
+import { parseReference } from '../../../oci/reference.js';
+import type { CliIO } from '../../io.js';
+import type { ActionWrapper } from '../register.js';
+import { createRegistryAccess, loadSettings } from '../../context.js';
+import { addOutputOption } from '../../options/output.js';
+import { formatTable, printResult } from '../../output/print.js';
+import { indexChoiceFor } from './install.js';
 
-/** `rulesctl artifact info` (not implemented yet). */
+export interface InfoRow {
+  ref: string;
+  tags: string[];
+}
+
+/**
+ * `rulesctl artifact info REF...` (spec §6, §7.5): a full reference loses its tag; a name is
+ * looked up in the index as typed (no tag parsing, so `falco-rules:5` is not found and skipped
+ * with a warning). Tags come from the registry, `*.sig` dropped. The table prints only with rows.
+ */
 export function infoCommand(io: CliIO, action: ActionWrapper): Command {
-  return new Command('info')
-    .description('Show the tags of artifacts')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(action(io, async () => {
-      throw new RulesctlError(ErrorCodes.USAGE, 'rulesctl artifact info is not implemented yet');
-    }));
+  const cmd = new Command('info')
+    .description('Retrieve the tags of artifacts from their registries')
+    .argument('<ref...>', 'index names or full references')
+    .option('--plain-http', 'allow plain HTTP connections to the registry', false);
+  addOutputOption(cmd);
+  return cmd.action(action(io, async (rt, args, c) => {
+    const settings = await loadSettings(rt, c);
+    const access = createRegistryAccess(rt, settings, { plainHttp: c.opts().plainHttp === true });
+    const choice = await indexChoiceFor(rt, settings);
+    const rows: InfoRow[] = [];
+    try {
+      for (const input of args[0] as string[]) {
+        let repo: { registry: string; repository: string };
+        if (input.includes('/')) {
+          const r = parseReference(input);
+          repo = { registry: r.registry, repository: r.repository };
+        } else {
+          const entry = (await choice.full()).byName.get(input);
+          if (entry === undefined) {
+            rt.logger.warn('Cannot find artifact, skipping', { ref: input });
+            continue;
+          }
+          repo = { registry: entry.registry, repository: entry.repository };
+        }
+        const target = await access.targets(repo);
+        const tags = (await target.listTags!({ signal: rt.io.signal })).filter((t) => !t.endsWith('.sig'));
+        rows.push({ ref: `${repo.registry}/${repo.repository}`, tags });
+      }
+    } finally {
+      await access.close();
+    }
+    printResult(rt.io.stdout, rt.output, rows, (list) => (list.length === 0 ? '' : formatTable(['REF', 'TAGS'], list.map((r) => [r.ref, r.tags.join(', ')]))));
+  }));
 }
