@@ -1,3 +1,5 @@
+import { checkExceptions } from './rules-exceptions.js';
+
 /**
  * Per-item checks of a Falco rules file (falco-rules.md §2-6, §10 rows 3-18): each returns problems
  * as `{severity, reason}`; the caller adds file and line. Texts are Falco's where Falco has one.
@@ -105,7 +107,10 @@ function checkRule(item: Item, append: boolean, ops: Map<string, string>): ItemP
   if ('capture_duration' in item && !isUint32(item.capture_duration)) err("Can't decode YAML scalar value");
   if ('source' in item && !(ops.size > 0 || append) ) requiredScalar(item, 'source', err);
   if ('tags' in item) checkSequence(item, 'tags', false, err);
-  if ('exceptions' in item) checkExceptions(item.exceptions, err);
+  if ('exceptions' in item) {
+    const defining = ops.size === 0 && !append;
+    checkExceptions(item.exceptions, defining, (severity, reason) => void out.push({ severity, reason }));
+  }
   return out;
 }
 
@@ -161,16 +166,6 @@ function checkPluginVersions(v: unknown, err: (r: string) => void): void {
       if (!isMapping(alt)) return err('Plugin version alternative must be a mapping');
       check(alt);
     }
-  }
-}
-
-function checkExceptions(v: unknown, err: (r: string) => void): void {
-  if (v === null) return;
-  if (!Array.isArray(v)) return err('Rule exceptions must be a sequence');
-  for (const e of v) {
-    if (!isMapping(e)) return err('Rule exception must be a mapping');
-    requiredScalar(e, 'name', err);
-    if ('values' in e && e.values !== null && !Array.isArray(e.values)) err('Rule exception values must be a sequence');
   }
 }
 

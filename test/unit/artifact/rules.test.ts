@@ -88,6 +88,23 @@ describe('validateRules', () => {
     ]);
   });
 
+  it('checks exception shapes, comps and values', () => {
+    const rule = (exceptions: string): string => `- rule: r\n  desc: d\n  condition: c\n  output: o\n  priority: INFO\n  exceptions:\n${exceptions}`;
+    expect(all(rule('    - name: ok\n      fields: [proc.name, fd.name]\n      comps: [=, startswith oneof]\n      values: [[a, b]]\n    - name: ok\n      fields: proc.name\n      values: [a, b]\n'))).toEqual([
+      "f.yaml:1: warning: rule 'r': Multiple definitions of exception 'ok' in the same rule",
+    ]);
+    expect(errors(rule('    - name: a\n      fields: [proc.name, fd.name]\n      comps: [=]\n'))).toEqual(["f.yaml:1: error: rule 'r': Fields and comps lists must have equal length"]);
+    expect(errors(rule('    - name: a\n      fields: [proc.name]\n      comps: [like]\n      values: [[x, y]]\n'))).toEqual([
+      "f.yaml:1: error: rule 'r': 'like' is not a supported comparison operator",
+      "f.yaml:1: error: rule 'r': Fields and values lists must have equal length",
+    ]);
+    expect(errors(rule('    - name: a\n      fields: proc.name\n      comps: "="\n'))).toEqual([
+      "f.yaml:1: error: rule 'r': When fields is a single value, comps must be one of (in, pmatch, intersects) or a modifier operator (e.g. startswith oneof)",
+    ]);
+    expect(errors(rule('    - name: a\n'))).toEqual(["f.yaml:1: error: rule 'r': Item has no mapping for key 'fields'"]);
+    expect(errors(rule('    value: x\n'))).toEqual(["f.yaml:1: error: rule 'r': Rule exceptions must be a sequence"]);
+  });
+
   it('accepts Falco bool words and a legacy append with a deprecation warning', () => {
     const text = '- rule: r\n  desc: d\n  condition: c\n  output: o\n  priority: info\n  enabled: yes\n- rule: r\n  append: true\n  condition: and x\n';
     expect(all(text)).toEqual(["f.yaml:7: warning: rule 'r': 'append' key is deprecated. Add an 'append' entry (e.g. 'condition: append') under 'override' instead."]);
