@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fetchConfig, pullArtifact, type TargetPlatform } from '../artifact/pull.js';
 import { artifactTypeOfLayer, checkAllowedType, type ArtifactType } from '../artifact/media-types.js';
@@ -88,7 +88,7 @@ export async function updateOnce(ctx: UpdateContext, digest: string, signal: Abo
   const unmet = checkArtifactRequirements(head.config, type, ctx.falcoVersions, ctx.pluginVersions);
   if (unmet) return { outcome: 'skipped', reason: 'requirements', message: `Unmet requirements, not installing ${ctx.ref} (${at}): ${unmet}` };
 
-  const work = await mkdtemp(join(ctx.tmpDir, 'rulesctl-follow-'));
+  const work = await mkdtemp(join(ctx.tmpDir, `rulesctl-follow-${process.pid}-`));
   const staged: PlaceChange[] = [];
   try {
     const pulled = await pullArtifact(ctx.target, digest, {
@@ -188,5 +188,32 @@ async function requireWritableDir(dir: string, type: ArtifactType): Promise<void
     throw new RulesctlError(ErrorCodes.IO, `the destination directory for ${type} artifacts "${dir}" does not exist`, {
       hint: 'create it (or mount the shared volume) and make it writable by this user, or change the matching --*-dir flag',
     });
+  }
+}
+
+/**
+ * Removes `rulesctl-follow-<pid>-*` work directories in `tmpDir` left by processes that no longer
+ * run (kill -9, OOM), or by an earlier process with our pid (a restarted container). Returns them.
+ */
+export async function cleanStaleWorkDirs(tmpDir: string): Promise<string[]> {
+  const names = await readdir(tmpDir).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /^rulesctl-follow-(\d+)-/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && isAlive(pid)) continue;
+    await rm(join(tmpDir, name), { recursive: true, force: true }).catch(() => {});
+    removed.push(join(tmpDir, name));
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

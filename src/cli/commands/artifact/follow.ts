@@ -19,7 +19,7 @@ import { createFollowMetrics, type FollowMetrics } from '../../../follow/metrics
 import { parseSignalName, sendReloadSignal } from '../../../follow/reload.js';
 import { resolveFollowTargets, type FollowTarget } from '../../../follow/refs.js';
 import { createSchedule, parseStartupBehavior } from '../../../follow/schedule.js';
-import { createUpdate } from '../../../follow/update.js';
+import { cleanStaleWorkDirs, createUpdate } from '../../../follow/update.js';
 import type { ResolvedSettings } from '../../../config/load.js';
 import type { TargetFactory } from '../../../oci/targets.js';
 import type { ArtifactType } from '../../../artifact/media-types.js';
@@ -115,6 +115,8 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
     };
     const tmpDir = settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir();
     await mkdir(tmpDir, { recursive: true });
+    const stale = await cleanStaleWorkDirs(tmpDir);
+    if (stale.length > 0) rt.logger.info('Removed leftover download directories', { directory: tmpDir, removed: stale.length });
     const refs: FollowedRef[] = [];
     for (const t of targets) {
       refs.push(await followedRef(t, access.targets, {
