@@ -45,7 +45,7 @@ export async function prepareLayer(path: string, workDir: string, opts: PackOpti
  */
 export async function isTarGz(path: string, opts: PackOptions = {}): Promise<boolean> {
   const info = await statOrThrow(path);
-  if (!info.isFile()) return false;
+  if (!info.isFile() || info.size === 0) return false; // Go's gzip.NewReader fails on empty input
   const parser = new Parser({ strict: true, onReadEntry: (e) => e.resume() });
   try {
     await pipeline(createReadStream(path), createGunzip(), stopAtEndOfArchive(), parser as unknown as Writable, { signal: opts.signal });

@@ -123,6 +123,8 @@ describe('prepareLayer', () => {
     const { gzipSync } = await import('node:zlib');
     writeFileSync(notTar, gzipSync(Buffer.from('hello, not a tar archive at all '.repeat(40))));
     expect(await isTarGz(notTar)).toBe(false);
+    writeFileSync(join(dir, 'empty'), '');
+    expect(await isTarGz(join(dir, 'empty'))).toBe(false);
     await expect(isTarGz(join(dir, 'missing'))).rejects.toMatchObject({ code: 'ERR_IO' });
   });
 });
