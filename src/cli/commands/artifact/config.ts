@@ -1,15 +1,9 @@
-import { Command } from 'commander';
-import { ErrorCodes, RulesctlError } from '../../../errors.js';
-import type { CliIO } from '../../../cli/io.js';
-import type { ActionWrapper } from '../../../cli/commands/register.js';
+import type { Command } from 'commander';
+import type { CliIO } from '../../io.js';
+import type { ActionWrapper } from '../register.js';
+import { printCommand } from './manifest.js';
 
-/** `rulesctl artifact config` (not implemented yet). */
+/** `rulesctl artifact config REF` (falcoctl.md §6): the raw config blob (a plugin's: the selected platform's) plus `\n`. */
 export function configCommand(io: CliIO, action: ActionWrapper): Command {
-  return new Command('config')
-    .description('Print the config layer of an artifact')
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(action(io, async () => {
-      throw new RulesctlError(ErrorCodes.USAGE, 'rulesctl artifact config is not implemented yet');
-    }));
+  return printCommand(io, action, 'config', 'Get the config layer of an artifact');
 }
