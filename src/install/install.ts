@@ -9,6 +9,7 @@ import { readLock } from '../resolve/lock.js';
 import type { FalcoVersions } from '../resolve/requirements.js';
 import { verifyBeforeWrite, type VerifyBeforeWriteOptions, type VerifyBeforeWriteResult } from '../signature/install-hook.js';
 import type { TrustedRootSource } from '../signature/trusted-root.js';
+import { stillInstalled, writeRecord, type InstalledRecord } from './installed-files.js';
 import { recordInstall } from './record.js';
 import { planFrozen, planInstall, type Plan, type PlannedArtifact } from './plan.js';
 import { assertRequirements, loadFalcoVersions, type FetchVersions } from './requirements-gate.js';
@@ -108,15 +109,20 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   const destOf = (a: PlannedArtifact) => ({ rulesfile: request.rulesfilesDir, plugin: request.pluginsDir, asset: request.assetsDir })[a.inspected.type];
   await assertDestinations(plan.artifacts.map(destOf));
   const signatures = await verifyAll(plan.artifacts, session, request, deps, log);
-  const staged = await stageAll(plan.artifacts, destOf, {
+  const current = await Promise.all(plan.artifacts.map((a) => stillInstalled(request.stateDir, a.ref, a.inspected.rootDigest, signal)));
+  const staged = await stageAll(plan.artifacts.filter((_, i) => current[i] === undefined), destOf, {
     signal,
     onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
   });
   await placeAll(staged, { signal });
-  const results = staged.map((s, i) => ({
-    name: s.artifact.name, ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, type: s.artifact.inspected.type,
-    version: s.artifact.version, files: s.files, changedFiles: s.changes.map((c) => c.target), signature: signatures[i]!,
-  }));
+  const results = plan.artifacts.map((a, i): InstalledArtifact => {
+    const s = staged.find((x) => x.artifact === a);
+    return {
+      name: a.name, ref: a.ref, digest: a.inspected.rootDigest, type: a.inspected.type, version: a.version,
+      files: s ? s.files.map((f) => f.path) : current[i]!, changedFiles: s ? s.changes.map((c) => c.target) : [], signature: signatures[i]!,
+    };
+  });
+  for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, files: s.files }, log, signal);
   const lockFile = await recordInstall(plan, request, { log, now: deps.now, platformKey: PLATFORM_KEY(request.platform) });
   for (const r of results) {
     if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, files: r.changedFiles });
@@ -143,6 +149,10 @@ async function makePlan(session: InstallSession, request: InstallRequest): Promi
     });
   }
   return planFrozen(session, lock, { ...base, platform: PLATFORM_KEY(request.platform), source: request.lockFile });
+}
+
+async function saveRecord(stateDir: string, rec: InstalledRecord, log: Logger, signal: AbortSignal | undefined): Promise<void> {
+  await writeRecord(stateDir, rec, signal).catch((err: unknown) => log.warn('Unable to save the installed-files record', { ref: rec.ref, reason: (err as Error).message }));
 }
 
 async function assertDestinations(dirs: string[]): Promise<void> {

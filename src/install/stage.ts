@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { lstat, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
+import { fileMatches, type InstalledRecord } from './installed-files.js';
 import { placeFiles, type PlaceChange } from './place.js';
 import type { PlannedArtifact } from './plan.js';
 
@@ -11,25 +10,10 @@ import type { PlannedArtifact } from './plan.js';
 export interface StagedArtifact {
   artifact: PlannedArtifact;
   archive: StagedArchive;
-  /** Absolute target paths of every file of the artifact. */
-  files: string[];
+  /** Every file of the artifact at its target path, with its sha256 and mode. */
+  files: InstalledRecord['files'];
   /** Files whose content or mode differs from what is on disk. */
   changes: PlaceChange[];
-}
-
-/** sha256 of a file on disk, streamed. */
-async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { signal })) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
-
-/** True when `target` is a regular file with the same mode, size and sha256 as the staged file. */
-async function isSame(target: string, f: { size: number; mode: number; digest: string }, signal?: AbortSignal): Promise<boolean> {
-  const info = await lstat(target).catch(() => undefined);
-  if (info === undefined || !info.isFile()) return false;
-  if (info.size !== f.size || (info.mode & 0o777) !== f.mode) return false;
-  return (await sha256File(target, signal)) === f.digest;
 }
 
 /**
@@ -53,8 +37,8 @@ export async function stageAll(
       staged.push(entry);
       for (const f of archive.files) {
         const path = join(archive.destDir, ...f.path.split('/'));
-        entry.files.push(path);
-        if (!(await isSame(path, f, opts.signal))) entry.changes.push({ staged: f.stagedPath, target: path, mode: f.mode });
+        entry.files.push({ path, digest: f.digest, mode: f.mode, size: f.size });
+        if (!(await fileMatches(path, f, opts.signal))) entry.changes.push({ staged: f.stagedPath, target: path, mode: f.mode });
       }
     }
     return staged;
