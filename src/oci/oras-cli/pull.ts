@@ -26,7 +26,7 @@ export async function orasPullArtifact(s: OrasSession, reference: string, opts: 
   checkAllowedType(layer.mediaType, opts.allowedTypes);
   const type = artifactTypeOfLayer(layer.mediaType);
   const title = layerTitle(layer);
-  const { config } = await fetchConfig(target, `${repository}@${resolved.descriptor.digest}`, opts.platform, signal ? { signal } : {});
+  const { config } = await fetchConfig(target, resolved.descriptor.digest, opts.platform, signal ? { signal } : {});
   const staging = await mkdtemp(join(opts.destDir, '.rulesctl-oras-'));
   try {
     const host = repository.slice(0, repository.indexOf('/'));
