@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import { buildArtifact } from '../../../src/artifact/build.js';
-import type { ArtifactRequirement } from '../../../src/artifact/config.js';
+import type { ArtifactDependency, ArtifactRequirement } from '../../../src/artifact/config.js';
 import { pushArtifact } from '../../../src/artifact/push.js';
 import { createRegistryClient } from '../../../src/oci/registry/client.js';
 import { tmpDir } from '../../helpers/tmp.js';
@@ -28,19 +28,37 @@ export async function pushRules(
   repo: string,
   tag: string | string[],
   text: string,
-  opts: { version?: string; requirements?: ArtifactRequirement[]; fileName?: string } = {},
+  opts: { version?: string; requirements?: ArtifactRequirement[]; fileName?: string; dependencies?: ArtifactDependency[]; name?: string } = {},
 ): Promise<string> {
   const dir = tmpDir('push');
   const file = join(dir, opts.fileName ?? 'falco_rules.yaml');
   writeFileSync(file, text);
   const built = await buildArtifact({
-    type: 'rulesfile', files: [{ path: file }], name: repo.split('/').pop()!, version: opts.version ?? '1.0.0',
+    type: 'rulesfile', files: [{ path: file }], name: opts.name ?? repo.split('/').pop()!, version: opts.version ?? '1.0.0',
+    ...(opts.dependencies ? { dependencies: opts.dependencies } : {}),
     requirements: opts.requirements ?? [{ name: 'engine_version_semver', version: '0.31.0' }], created: '2026-01-01T00:00:00Z',
   });
   try {
     const tags = [tag].flat();
     const res = await pushArtifact(client.repository({ registry, repository: repo }), built, { tags });
     return res.rootDigest;
+  } finally {
+    await built.dispose();
+  }
+}
+
+/** Pushes a two-platform plugin (linux/amd64, linux/arm64) `registry/repo:tag`; returns the index digest. */
+export async function pushPlugin(registry: string, repo: string, tag: string, name: string, version: string): Promise<string> {
+  const dir = tmpDir('plugin');
+  const files = ['amd64', 'arm64'].map((arch) => {
+    mkdirSync(join(dir, arch));
+    const path = join(dir, arch, `lib${name}.so`);
+    writeFileSync(path, `fake ${name} ${version} for ${arch}`);
+    return { path, platform: `linux/${arch}` };
+  });
+  const built = await buildArtifact({ type: 'plugin', files, name, version, created: '2026-01-01T00:00:00Z' });
+  try {
+    return (await pushArtifact(client.repository({ registry, repository: repo }), built, { tags: [tag] })).rootDigest;
   } finally {
     await built.dispose();
   }
