@@ -2,6 +2,7 @@
  * `rulesctl registry push` / `registry pull` end to end on the real registries (issue 4), checked
  * with skopeo and with bytes built independently of rulesctl.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -136,6 +137,20 @@ describe('registry push', () => {
     const repo = uniqueRepo('cli/push-novalidate');
     const file = await writeRules(home, 'bad_rules.yaml', '- rule: broken\n  priority: WARNING\n');
     await pushJson(env, [`${open.host}/${repo}:1.0.0`, file, '--type', 'rulesfile', '--version=1.0.0', '--plain-http', '--no-validate']);
+  });
+
+  it('--sign --key signs the pushed root (cosign .sig tag and referrers fallback tag)', async () => {
+    const { home, env } = cliHome();
+    const repo = uniqueRepo('cli/push-sign');
+    const file = await writeRules(home);
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(join(home, 'key.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const out = await pushJson(env, [`${open.host}/${repo}:1.0.0`, file, '--type', 'rulesfile', '--version=1.0.0', '--plain-http', '--sign', '--key', join(home, 'key.pem')]);
+    const hex = out.digest.replace('sha256:', '');
+    expect((await skopeoListTags(open, repo)).sort()).toEqual(['1.0.0', `sha256-${hex}`, `sha256-${hex}.sig`]);
+    const noKey = await runCli(['registry', 'push', `${open.host}/${repo}:1.0.0`, file, '--type', 'rulesfile', '--version=1.0.0', '--plain-http', '--sign'], { env });
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('--sign needs --key FILE');
   });
 
   it('pushes to the basic registry with a falcoctl.yaml registry.auth.basic entry', async () => {

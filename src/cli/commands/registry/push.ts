@@ -208,12 +208,14 @@ function progressHandler(rt: Runtime, progress: Progress): (e: PushEvent) => voi
   let update: (bytes: number) => void = () => {};
   return (e) => {
     const short = e.descriptor.digest.replace(/^sha256:/, '').slice(0, 12);
-    if (e.phase === 'exists') rt.logger.info(`${short}: layer already exists`);
+    const blob = e.kind === 'layer' || e.kind === 'config';
+    if (!blob) rt.logger.debug(`${e.phase === 'exists' ? 'Manifest already exists' : e.phase === 'start' ? 'Pushing manifest' : 'Pushed manifest'} ${short}`);
+    else if (e.phase === 'exists') rt.logger.info(`${short}: layer already exists`);
     else if (e.phase === 'start') {
       rt.logger.info(`Pushing layer ${short}`);
-      if (e.kind === 'layer' || e.kind === 'config') update = progress.start(`Pushing ${e.kind} ${short}`, e.descriptor.size);
+      update = progress.start(`Pushing ${e.kind} ${short}`, e.descriptor.size);
     } else if (e.phase === 'bytes' && e.bytes !== undefined) update(e.bytes);
-    else if (e.phase === 'done' && (e.kind === 'layer' || e.kind === 'config')) {
+    else if (e.phase === 'done') {
       update(e.descriptor.size);
       progress.finish();
     }
