@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkAllowedType, type ArtifactType } from '../artifact/media-types.js';
 import type { TargetPlatform } from '../artifact/resolve-manifest.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -111,7 +112,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   const signatures = await verifyAll(plan.artifacts, session, request, deps, log);
   const current = await Promise.all(plan.artifacts.map((a) => stillInstalled(request.stateDir, a.ref, a.inspected.rootDigest, signal)));
   const staged = await stageAll(plan.artifacts.filter((_, i) => current[i] === undefined), destOf, {
-    signal,
+    signal, scratchDir: join(request.stateDir, '.rulesctl', 'work'),
     onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
   });
   await placeAll(staged, { signal });

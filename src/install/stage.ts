@@ -1,44 +1,54 @@
+import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { DestinationView } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { fileMatches, type InstalledRecord } from './installed-files.js';
-import { placeFiles, type PlaceChange } from './place.js';
+import { discardStaged, placeFiles, writeStaged, type PlaceChange } from './place.js';
 import type { PlannedArtifact } from './plan.js';
 
-/** One artifact extracted into staging inside its destination directory. */
+/** One artifact extracted into the scratch area, compared with its destination. */
 export interface StagedArtifact {
   artifact: PlannedArtifact;
   archive: StagedArchive;
+  destDir: string;
   /** Every file of the artifact at its target path, with its sha256 and mode. */
   files: InstalledRecord['files'];
-  /** Files whose content or mode differs from what is on disk. */
-  changes: PlaceChange[];
+  /** Files whose content or mode differs from what is on disk: extracted copy → target. */
+  changes: Array<{ extracted: string; target: string; mode: number }>;
 }
 
 /**
- * Streams each artifact's layer (verified by the Target) through the safe extractor into a
- * staging directory on the destination's filesystem (src/artifact/extract.ts, spec §3), and lists
- * the files that differ from the destination. On any failure every staging directory is removed
- * and nothing was written to a destination.
+ * Streams each artifact's layer (verified by the Target) through the safe extractor
+ * (src/artifact/extract.ts, spec §3) into `scratchDir` (under the state dir), checks every path
+ * against the real destination (no symlink on the way, no file/directory swap), and lists the
+ * files that differ. Nothing is written to a destination here; on any failure every extraction
+ * is removed.
  */
 export async function stageAll(
   artifacts: readonly PlannedArtifact[],
   destOf: (a: PlannedArtifact) => string,
-  opts: { signal?: AbortSignal; onPull?: (a: PlannedArtifact) => void },
+  opts: { scratchDir: string; signal?: AbortSignal; onPull?: (a: PlannedArtifact) => void },
 ): Promise<StagedArtifact[]> {
   const staged: StagedArtifact[] = [];
+  if (artifacts.length === 0) return staged;
   try {
+    await mkdir(opts.scratchDir, { recursive: true, mode: 0o700 });
     for (const a of artifacts) {
       opts.onPull?.(a);
       const { target, layer } = a.inspected;
-      const archive = await extractToStaging(() => target.fetch(layer, { signal: opts.signal }), destOf(a), { signal: opts.signal });
-      const entry: StagedArtifact = { artifact: a, archive, files: [], changes: [] };
+      const archive = await extractToStaging(() => target.fetch(layer, { signal: opts.signal }), opts.scratchDir, { signal: opts.signal });
+      const destDir = destOf(a);
+      const entry: StagedArtifact = { artifact: a, archive, destDir, files: [], changes: [] };
       staged.push(entry);
+      const view = new DestinationView(destDir);
+      for (const rel of archive.directories) await view.check(rel, rel, 'dir');
       for (const f of archive.files) {
-        const path = join(archive.destDir, ...f.path.split('/'));
+        await view.check(f.path, f.path, 'file');
+        const path = join(destDir, ...f.path.split('/'));
         entry.files.push({ path, digest: f.digest, mode: f.mode, size: f.size });
-        if (!(await fileMatches(path, f, opts.signal))) entry.changes.push({ staged: f.stagedPath, target: path, mode: f.mode });
+        if (!(await fileMatches(path, f, opts.signal))) entry.changes.push({ extracted: f.stagedPath, target: path, mode: f.mode });
       }
     }
     return staged;
@@ -53,18 +63,27 @@ export async function discardAll(staged: readonly StagedArtifact[]): Promise<voi
 }
 
 /**
- * Creates the archives' directories, then renames every changed file over its target in one
- * placement (src/install/place.ts: each target is whole, old or new, at every instant), and
- * removes the staging directories. Unchanged files are never touched.
+ * Places every changed file (style practice 12, src/install/place.ts): a staging file written
+ * and fsynced next to its target, then all renamed over their targets in one placement, so each
+ * target is whole, old or new, at every instant. Unchanged files and their directories are never
+ * touched. Always removes the extractions.
  */
 export async function placeAll(staged: readonly StagedArtifact[], opts: { signal?: AbortSignal }): Promise<void> {
+  const ready: PlaceChange[] = [];
   try {
     for (const s of staged) {
-      for (const rel of s.archive.directories) await mkdirChecked(join(s.archive.destDir, ...rel.split('/')));
-      for (const c of s.changes) await mkdirChecked(dirname(c.target));
+      if (s.changes.length === 0) continue;
+      for (const rel of s.archive.directories) await mkdirChecked(join(s.destDir, ...rel.split('/')));
+      for (const c of s.changes) {
+        await mkdirChecked(dirname(c.target));
+        const file = await writeStaged(c.target, createReadStream(c.extracted), c.mode, opts);
+        ready.push({ staged: file, target: c.target, mode: c.mode });
+      }
     }
-    const changes = staged.flatMap((s) => s.changes);
-    if (changes.length > 0) await placeFiles(changes, { signal: opts.signal });
+    if (ready.length > 0) await placeFiles(ready, opts);
+  } catch (err) {
+    for (const r of ready) await discardStaged(r.staged);
+    throw err;
   } finally {
     await discardAll(staged);
   }

@@ -84,12 +84,16 @@ export async function destinations(): Promise<{ root: string; rulesfilesDir: str
   return d;
 }
 
-/** Every path under `dir` with its inode, mtime and size (hidden files and dirs included). */
+/**
+ * Every path under `dir` with its inode, mtime and size (hidden files and dirs included), except
+ * rulesctl's scratch area `<stateDir>/.rulesctl/work` (never a destination).
+ */
 export function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const p = join(d, name);
+      if (p.endsWith('/state/.rulesctl')) continue;
       const s = lstatSync(p, { bigint: true });
       out[p] = `${s.isDirectory() ? 'd' : 'f'} ino=${s.ino} mtime=${s.mtimeNs} size=${s.size} mode=${s.mode}`;
       if (s.isDirectory()) walk(p);
