@@ -88,7 +88,7 @@ describe('registry push', () => {
     const repo = uniqueRepo('cli/push-version-arg');
     const file = await writeRules(home);
     const r = await runCli(['registry', 'push', `${open.host}/${repo}:a`, file, '--type', 'rulesfile', '--version', '1.2.3', '--plain-http', '-t', 'b'], { env });
-    expect(r.stdout).not.toBe('0.1.0\n');
+    expect(r.stdout, 'the program-level --version option (src/cli/main.ts) took the subcommand\'s --version').not.toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(r.code).toBe(0);
     expect((await skopeoListTags(open, repo)).sort()).toEqual(['a', 'b']);
   });

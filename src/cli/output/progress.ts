@@ -60,7 +60,8 @@ export function formatBar(s: BarState, columns = 80): string {
   }
   const eta = s.done >= s.total ? 0 : rate > 0 ? (s.total - s.done) / rate : Number.NaN;
   const stats = `${formatBytes(s.done)} / ${formatBytes(s.total)}  ${formatBytes(Math.round(rate))}/s  ETA ${formatDuration(eta)}`;
-  const width = Math.max(10, Math.min(30, columns - s.label.length - stats.length - 6));
+  // Room reserved for the widest stats (`1023.9 MiB / 1023.9 MiB  1023.9 MiB/s  ETA 59m59s`), so the bar keeps its width.
+  const width = Math.max(10, Math.min(30, columns - s.label.length - 54));
   const ratio = s.total > 0 ? Math.min(1, s.done / s.total) : 1;
   const full = Math.floor(ratio * width);
   const bar = '='.repeat(full) + (full < width ? '>' + ' '.repeat(width - full - 1) : '');

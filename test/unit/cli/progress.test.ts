@@ -30,6 +30,11 @@ describe('progress formatting', () => {
     expect(formatBar({ label: 'x'.repeat(200), total: 10, done: 5, elapsedMs: 1 }, 80)).toHaveLength(80);
   });
 
+  it('keeps the bar width while the numbers change', () => {
+    const bar = (done: number, ms: number) => /\[[^\]]*\]/.exec(formatBar({ label: 'Pushing layer 3f2a9c0d1e2b', total: 3_000_000, done, elapsedMs: ms }, 120))![0].length;
+    expect(new Set([bar(0, 0), bar(1_500_000, 100), bar(3_000_000, 1000)]).size).toBe(1);
+  });
+
   it('shows only bytes and rate when the total is unknown', () => {
     expect(formatBar({ label: 'Pulling layer', total: Number.POSITIVE_INFINITY, done: 2048, elapsedMs: 1000 })).toBe('Pulling layer 2.0 KiB  2.0 KiB/s');
   });
