@@ -7,16 +7,17 @@
 // order rotates between runs; medians are reported. rulesctl's peak RSS comes from
 // /usr/bin/time (max RSS of bench/lib/rulesctl-transfer.mjs). Between pushes the pushed blob is
 // deleted from the registry's storage so no tool can skip or mount it (skopeo keeps a blob-info
-// cache and would mount it from an earlier repository).
+// cache and would mount it from an earlier repository). The CLI push gets a real .tar.gz of about
+// the same size (anything else it would first pack into one, as falcoctl does).
 import { existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanup, onCleanup } from './lib/cleanup.mjs';
 import { load, machineInfo } from './lib/machine.mjs';
 import { hasGnuTime, measure } from './lib/measure.mjs';
-import { pluginArtifact, writeLayout, writeRandomFile } from './lib/oci-files.mjs';
+import { pluginArtifact, writeLayout, writeRandomFile, writeTarGz } from './lib/oci-files.mjs';
 import { blobDir, repoDir, startRegistry } from './lib/registry.mjs';
 import { fmt, humanSize, median, parseArgs, parseSize, table } from './lib/stats.mjs';
 import { cliSupports } from './lib/cli.mjs';
@@ -67,8 +68,8 @@ async function benchSize(size, reg, tmp, cli) {
   console.error(`[${humanSize(size)}] writing the push layout and the pull blob...`);
   const layoutDir = join(dir, 'push-layout');
   const { layerFile, artifact: pushArt } = await writeLayout(layoutDir, size, TAG);
-  const pluginFile = join(dir, 'plugin.tar.gz'); // the CLI's input: the same bytes, under a file name
-  await link(layerFile, pluginFile);
+  const pluginFile = join(dir, 'plugin.tar.gz'); // the CLI's input: a real tar.gz of about the same size
+  const plugin = cli.push ? await writeTarGz(pluginFile, size) : undefined;
   const pullFile = join(dir, 'pull-src.bin');
   const pullLayer = await writeRandomFile(pullFile, size);
   const pullArt = pluginArtifact(pullLayer, 'bench-pull');
@@ -84,6 +85,7 @@ async function benchSize(size, reg, tmp, cli) {
     await rm(repoDir(reg.rootDir, repo), { recursive: true, force: true });
     await rm(blobDir(reg.rootDir, pushArt.layerDesc.digest), { recursive: true, force: true });
     await rm(blobDir(reg.rootDir, pushArt.configDesc.digest), { recursive: true, force: true });
+    if (plugin) await rm(blobDir(reg.rootDir, plugin.digest), { recursive: true, force: true });
   };
   const checkPushed = async (repo, blobOnly) => {
     const path = blobOnly ? `blobs/${pushArt.layerDesc.digest}` : `manifests/${TAG}`;
@@ -118,6 +120,8 @@ async function benchSize(size, reg, tmp, cli) {
       run: (o) => measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pullSrc}:${TAG}`, `oci:${o}:${TAG}`]) },
     { phase: 'pull', name: 'rulesctl lib fetch→file', rulesctl: true, target: true,
       run: (o) => measure(process.execPath, [HELPER, 'pull', reg.host, pullRepo, TAG, o]) },
+    { phase: 'pull', name: 'node+undici loop (reference)', helper: true,
+      run: (o) => measure(process.execPath, [HELPER, 'pull-raw', reg.host, pullRepo, pullLayer.digest, o]) },
     { phase: 'pull', name: 'rulesctl lib copy(reg→layout)', rulesctl: true,
       run: (o) => measure(process.execPath, [HELPER, 'pull-copy', reg.host, pullRepo, TAG, o]) },
     ...(cli.pull ? [{ phase: 'pull', name: 'rulesctl registry pull (CLI)', rulesctl: true,
@@ -170,7 +174,7 @@ function report({ size, tools, loads }) {
     const rows = [[`${phase.toUpperCase()} ${humanSize(size)}`, 'median s', 'min s', 'MiB/s', 'x curl', 'x skopeo', 'CPU s', 'peak RSS MB', 'in-proc s']];
     for (const t of ts) {
       const s = med(t, 'seconds');
-      const inproc = t.rulesctl ? median(t.samples.map((x) => { try { return JSON.parse(x.stdout.trim().split('\n').pop()).transferMs / 1000; } catch { return NaN; } })) : NaN;
+      const inproc = t.rulesctl || t.helper ? median(t.samples.map((x) => { try { return JSON.parse(x.stdout.trim().split('\n').pop()).transferMs / 1000; } catch { return NaN; } })) : NaN;
       rows.push([t.name, fmt(s), fmt(Math.min(...t.samples.map((x) => x.seconds))), fmt(mib / s, 0), fmt(s / curl, 2), fmt(s / skopeo, 2),
         fmt(med(t, 'userSeconds') + med(t, 'sysSeconds'), 2), fmt(med(t, 'rssKiB') * 1024 / 1e6, 0), fmt(inproc)]);
     }
@@ -226,7 +230,7 @@ try {
   if (opts.json) {
     await writeFile(opts.json, JSON.stringify({ machine: machineInfo({ tools: ['skopeo', 'curl'] }), results: results.map((r) => ({
       size: r.size, loads: r.loads,
-      tools: r.tools.map((t) => ({ name: t.name, phase: t.phase, samples: t.samples.map(({ stdout, stderr, ...s }) => ({ ...s, stdout: t.rulesctl ? stdout.trim() : undefined })) })),
+      tools: r.tools.map((t) => ({ name: t.name, phase: t.phase, samples: t.samples.map(({ stdout, stderr, ...s }) => ({ ...s, stdout: t.rulesctl || t.helper ? stdout.trim() : undefined })) })),
     })) }, null, 2));
   }
 } finally {

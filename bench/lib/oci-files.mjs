@@ -62,3 +62,45 @@ export async function writeLayout(dir, size, tag) {
   await writeFile(join(dir, 'index.json'), JSON.stringify(index));
   return { layerFile, artifact };
 }
+
+/** A minimal USTAR header for one regular file (mode 0644, mtime 0). */
+function ustarHeader(name, size) {
+  const h = Buffer.alloc(512);
+  const put = (off, len, s) => h.write(s, off, len, 'ascii');
+  const oct = (off, len, n) => put(off, len, `${n.toString(8).padStart(len - 1, '0')}\0`);
+  put(0, 100, name);
+  oct(100, 8, 0o644); oct(108, 8, 0); oct(116, 8, 0); oct(124, 12, size); oct(136, 12, 0);
+  h.fill(0x20, 148, 156); put(156, 1, '0'); put(257, 6, 'ustar\0'); put(263, 2, '00');
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(148, 8, `${sum.toString(8).padStart(6, '0')}\0 `);
+  return h;
+}
+
+/**
+ * Writes a real plugin `.tar.gz` of about `size` bytes (one random file in a tar, gzip level 0 so
+ * making it is cheap and gunzip is a copy), hashed as written: `registry push` uploads a tar.gz
+ * byte for byte but packs anything else into one first (falcoctl IsTarGz), which is not transfer.
+ */
+export async function writeTarGz(file, size) {
+  const { createGzip } = await import('node:zlib');
+  const { createWriteStream } = await import('node:fs');
+  const { Readable, Transform } = await import('node:stream');
+  const { pipeline } = await import('node:stream/promises');
+  const payload = Math.max(0, size - 4096);
+  async function* tar() {
+    yield ustarHeader('libbench.so', payload);
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (let left = payload; left > 0;) {
+      const n = Math.min(left, buf.length);
+      yield Buffer.from(randomFillSync(buf, 0, n).subarray(0, n));
+      left -= n;
+    }
+    yield Buffer.alloc((512 - (payload % 512)) % 512 + 1024);
+  }
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({ transform(c, _e, cb) { hash.update(c); bytes += c.length; cb(null, c); } });
+  await pipeline(Readable.from(tar()), createGzip({ level: 0 }), tap, createWriteStream(file));
+  return { digest: `sha256:${hash.digest('hex')}`, size: bytes };
+}

@@ -5,6 +5,8 @@
 //   node bench/lib/rulesctl-transfer.mjs push-copy <host> <repo> <tag> <layoutDir>   copy(layout → registry)
 //   node bench/lib/rulesctl-transfer.mjs pull      <host> <repo> <tag> <outFile>     verified layer stream → temp file → rename
 //   node bench/lib/rulesctl-transfer.mjs pull-copy <host> <repo> <tag> <layoutDir>   copy(registry → layout)
+//   node bench/lib/rulesctl-transfer.mjs pull-raw  <host> <repo> <digest> <outFile>  reference, not rulesctl: plain
+//        undici request → sha256 + file write loop (issue 3's "plain undici stream-hash-write loop")
 //
 // Prints one JSON line: { mode, importMs, transferMs, bytes }.
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -63,6 +65,20 @@ if (mode === 'push') {
     throw err;
   }
   bytes = layer.size;
+} else if (mode === 'pull-raw') {
+  const { request } = await import('undici');
+  const { createHash } = await import('node:crypto');
+  const res = await request(`http://${host}/v2/${repository}/blobs/${tag}`);
+  if (res.statusCode !== 200) throw new Error(`GET blob: ${res.statusCode}`);
+  const hash = createHash('sha256');
+  const ws = createWriteStream(path);
+  for await (const chunk of res.body) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    if (!ws.write(chunk)) await new Promise((r) => ws.once('drain', r));
+  }
+  await new Promise((resolve, reject) => ws.end((err) => (err ? reject(err) : resolve())));
+  if (`sha256:${hash.digest('hex')}` !== tag) throw new Error('pull-raw: digest mismatch');
 } else if (mode === 'pull-copy') {
   const layout = await openLayout(path, { create: true });
   bytes = (await copy(repo, tag, layout, tag)).bytes;

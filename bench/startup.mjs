@@ -1,0 +1,132 @@
+// Benchmark: start-up of the built CLI vs a bare node (issue 8 "Benchmarks"):
+// `rulesctl --version` and `rulesctl artifact list` (built-in index, offline) vs `node -e 0`.
+//
+//   npx tsc -p . && node bench/startup.mjs [--runs 20] [--warmup 3] [--trace] [--json FILE]
+//
+// Each command is a fresh process; the commands are interleaved (one of each per round) so a
+// load change hits all of them alike; medians reported. Target: `--version` within 2.5x of
+// `node -e 0`. --trace also loads `--version` under bench/lib/import-trace.mjs and lists the
+// packages it loads and which dist/ file first pulls each in (what to import lazily).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cleanup, onCleanup } from './lib/cleanup.mjs';
+import { load, machineInfo } from './lib/machine.mjs';
+import { measure } from './lib/measure.mjs';
+import { fmt, median, parseArgs, table } from './lib/stats.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const BIN = join(ROOT, 'bin', 'rulesctl.js');
+const opts = parseArgs(process.argv.slice(2), { runs: '20', warmup: '3', trace: false, json: '' });
+const runs = Number(opts.runs);
+
+const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-bench-startup-'));
+onCleanup(() => rm(tmp, { recursive: true, force: true }));
+// A clean HOME/XDG so the user's config and indexes do not change what `artifact list` reads.
+const env = { ...process.env, HOME: tmp, XDG_CONFIG_HOME: join(tmp, '.config'), XDG_CACHE_HOME: join(tmp, '.cache'), NO_COLOR: '1' };
+
+const commands = [
+  { name: 'node -e 0', args: ['-e', '0'], ref: true },
+  { name: 'rulesctl --version', args: [BIN, '--version'], target: 2.5 },
+  { name: 'rulesctl artifact list', args: [BIN, 'artifact', 'list'] },
+];
+
+/** Package (or dist/…) a module URL belongs to. */
+function owner(url) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (m) return m[1];
+  const d = /\/dist\/(.*)$/.exec(url);
+  return d ? `dist/${d[1]}` : url;
+}
+
+/** Modules loaded by `rulesctl --version`, per package, with the dist/ file that imports each. */
+function trace() {
+  const file = join(tmp, 'import-trace.json');
+  const r = spawnSync(process.execPath, ['--import', join(HERE, 'lib', 'import-trace.mjs'), BIN, '--version'], { env: { ...env, IMPORT_TRACE_FILE: file }, encoding: 'utf8' });
+  let line;
+  try { line = readFileSync(file, 'utf8'); } catch { return `trace failed: ${r.stderr.slice(-500)}`; }
+  const edges = JSON.parse(line).importTrace.edges;
+  const files = new Map();
+  const via = new Map();
+  for (const [url, parent] of edges) {
+    const pkg = owner(url);
+    if (pkg.startsWith('dist/') || pkg.startsWith('file:') || pkg.startsWith('node:')) continue;
+    files.set(pkg, (files.get(pkg) ?? new Set()).add(url));
+    const p = parent ? owner(parent) : null;
+    if (p?.startsWith('dist/')) via.set(pkg, (via.get(pkg) ?? new Set()).add(p));
+  }
+  const dist = new Set(edges.map(([u]) => u).filter((u) => owner(u).startsWith('dist/')));
+  const rows = [['package (imported by dist/)', 'modules incl. deps', 'import ms', 'first dist/ importers']];
+  const direct = [...via.keys()];
+  const closure = (pkg) => {
+    // modules reachable from pkg's own modules through node_modules edges
+    const seen = new Set();
+    const stack = [...(files.get(pkg) ?? [])];
+    while (stack.length) {
+      const u = stack.pop();
+      if (seen.has(u)) continue;
+      seen.add(u);
+      for (const [child, parent] of edges) if (parent === u && !owner(child).startsWith('dist/')) stack.push(child);
+    }
+    return seen.size;
+  };
+  const importMs = (pkg) => {
+    const t = [];
+    for (let i = 0; i < 3; i++) {
+      const start = process.hrtime.bigint();
+      spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(pkg)})`], { cwd: ROOT, env });
+      t.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return median(t);
+  };
+  const base = (() => { const t = []; for (let i = 0; i < 3; i++) { const s0 = process.hrtime.bigint(); spawnSync(process.execPath, ['-e', '0'], { env }); t.push(Number(process.hrtime.bigint() - s0) / 1e6); } return median(t); })();
+  for (const pkg of direct.sort((a, b) => closure(b) - closure(a))) {
+    const importers = [...via.get(pkg)];
+    rows.push([pkg, String(closure(pkg)), fmt(importMs(pkg) - base, 0), `${importers.slice(0, 3).join(', ')}${importers.length > 3 ? ` (+${importers.length - 3} more)` : ''}`]);
+  }
+  const total = new Set(edges.map(([u]) => u)).size;
+  return `\`rulesctl --version\` loads ${total} modules: ${dist.size} from dist/, ${total - dist.size} from node_modules ` +
+    `(import ms: a fresh \`node -e "await import(pkg)"\` minus \`node -e 0\`, median of 3).\n${table(rows)}`;
+}
+
+try {
+  await writeFile(join(tmp, 'placeholder'), '');
+  console.log(machineInfo());
+  for (const c of commands) c.samples = [];
+  for (let w = 0; w < Number(opts.warmup); w++) for (const c of commands) await measure(process.execPath, c.args, { env }).catch(() => {});
+  const loads = [load()];
+  for (let r = 0; r < runs; r++) {
+    for (const c of commands) {
+      try {
+        c.samples.push(await measure(process.execPath, c.args, { env }));
+      } catch (err) {
+        c.error = String(err.message).split('\n').slice(0, 3).join(' ');
+      }
+    }
+  }
+  loads.push(load());
+  const ref = median(commands[0].samples.map((s) => s.seconds));
+  const rows = [['command', 'median ms', 'min ms', 'x node -e 0', 'CPU ms', 'peak RSS MB', 'target']];
+  const verdicts = [];
+  for (const c of commands) {
+    const s = median(c.samples.map((x) => x.seconds));
+    const ratio = s / ref;
+    const cpu = median(c.samples.map((x) => x.userSeconds + x.sysSeconds));
+    rows.push([c.name, fmt(s * 1000, 1), fmt(Math.min(...c.samples.map((x) => x.seconds)) * 1000, 1), fmt(ratio, 2), fmt(cpu * 1000, 0),
+      fmt(median(c.samples.map((x) => x.rssKiB)) * 1024 / 1e6, 0), c.target ? `<= ${c.target}x: ${ratio <= c.target ? 'PASS' : 'FAIL'}` : '']);
+    if (c.error) verdicts.push(`${c.name}: failed in some runs: ${c.error}`);
+  }
+  const sample = commands[2].samples[0]?.stdout ?? '';
+  console.log(`\n${table(rows)}\n\nruns: ${runs} per command (after ${opts.warmup} warm-up rounds), interleaved; load average before/after: ${loads.join(' | ')}`);
+  console.log(`artifact list printed ${sample.split('\n').filter(Boolean).length} lines${verdicts.length ? `\n${verdicts.join('\n')}` : ''}`);
+  if (opts.trace) console.log(`\n${trace()}`);
+  if (opts.json) {
+    await writeFile(opts.json, JSON.stringify({ machine: machineInfo(), loads, commands: commands.map((c) => ({ name: c.name, samples: c.samples.map(({ stdout, stderr, ...s }) => s), error: c.error })) }, null, 2));
+  }
+} finally {
+  await cleanup();
+}
