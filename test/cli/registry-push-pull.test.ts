@@ -7,8 +7,9 @@ import { readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { hostPlatform } from '../../src/cli/options/registry.js';
-import { visibilityWarning } from '../../src/cli/commands/registry/push.js';
+import { hostPlatform, readPlatform } from '../../src/cli/options/registry.js';
+import { createdFor, parsePushRequest, visibilityWarning } from '../../src/cli/commands/registry/push.js';
+import { parsePullRequest } from '../../src/cli/commands/registry/pull.js';
 import { ErrorCodes, RulesctlError } from '../../src/errors.js';
 import { blobPath, getRegistries, uniqueRepo, type TestRegistry } from '../helpers/registries.js';
 import { skopeo, skopeoInspectRaw, skopeoListTags, registryFlags, dockerRef } from '../helpers/skopeo.js';
@@ -351,5 +352,44 @@ describe('ghcr.io visibility warning (decision only)', () => {
     expect(called).toBe(1);
     expect(await visibilityWarning({ registry: 'docker.io', repository: 'org/r' }, 'sha256:abc', denied(401))).toBeUndefined();
     expect(await visibilityWarning({ registry: 'ghcr.io', repository: 'org/r' }, 'sha256:abc', async () => { throw new RulesctlError(ErrorCodes.NETWORK, 'reset'); })).toBeUndefined();
+  });
+});
+
+describe('push and pull request parsing (pure)', () => {
+  it('defaults the name to the last repository component, pairs the i-th --platform with the i-th plugin file, dedupes tags', () => {
+    const req = parsePushRequest('ghcr.io/a/b/my_rule:0.1.0', ['x.so', '/abs/y.so'], {
+      type: 'plugin', version: '1.2.3', platform: ['linux/amd64', 'linux/arm64'], tag: ['1.2.3', 'edge'], addFloatingTags: true,
+    }, '/work');
+    expect(req.name).toBe('my_rule');
+    expect(req.files).toEqual([{ path: '/work/x.so', platform: 'linux/amd64' }, { path: '/abs/y.so', platform: 'linux/arm64' }]);
+    expect(req.tags).toEqual(['1.2.3', 'edge', '1', '1.2']);
+    expect(req.validate).toBe(true);
+    const rules = parsePushRequest('h/r', ['r.yaml'], { type: 'rulesfile', version: '1.0.0', platform: ['linux/amd64'], name: 'n', validate: false }, '/w');
+    expect(rules.files).toEqual([{ path: '/w/r.yaml' }]);
+    expect(rules).toMatchObject({ name: 'n', validate: false, tags: [] });
+  });
+
+  it('refuses a non-strict --version, --sign without --key, a bad --chunk-size', () => {
+    expect(() => parsePushRequest('h/r', ['f'], { type: 'asset', version: '1.2' }, '/')).toThrow('invalid value "1.2" for --version');
+    expect(() => parsePushRequest('h/r', ['f'], { type: 'asset', version: 'v1.2.3' }, '/')).toThrow('"v1.2.3"');
+    expect(() => parsePushRequest('h/r', ['f'], { type: 'asset', version: '1.2.3', sign: true }, '/')).toThrow('--sign needs --key FILE');
+    expect(() => parsePushRequest('h/r', ['f'], { type: 'asset', version: '1.2.3', chunkSize: '4MiB' }, '/')).toThrow('--chunk-size');
+    expect(parsePushRequest('h/r', ['f'], { type: 'asset', version: '1.2.3', chunkSize: '4194304', plainHttp: true, backend: 'oras' }, '/').registry)
+      .toEqual({ chunkSize: 4194304, plainHttp: true, backend: 'oras' });
+  });
+
+  it('created: SOURCE_DATE_EPOCH, else the epoch; a bad value is a usage error', () => {
+    expect(createdFor({})).toBe('1970-01-01T00:00:00Z');
+    expect(createdFor({ SOURCE_DATE_EPOCH: '1747054976' })).toBe('2025-05-12T13:02:56Z');
+    expect(() => createdFor({ SOURCE_DATE_EPOCH: 'yesterday' })).toThrow('invalid SOURCE_DATE_EPOCH "yesterday"');
+  });
+
+  it('pull: destination relative to the working directory, platform from the first --platform, else the host in Go names', () => {
+    const req = parsePullRequest('h/r:1', { destDir: 'out', platform: ['linux/arm64', 'linux/amd64'] }, '/w');
+    expect(req).toMatchObject({ destDir: '/w/out', platform: { os: 'linux', architecture: 'arm64' }, extract: false });
+    expect(parsePullRequest('h/r:1', {}, '/w')).toMatchObject({ destDir: '/w', platform: hostPlatform() });
+    expect(hostPlatform('linux', 'x64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(hostPlatform('darwin', 'arm64')).toEqual({ os: 'darwin', architecture: 'arm64' });
+    expect(() => readPlatform(['linux-amd64'])).toThrow('platform "linux-amd64" seems to be in the wrong format');
   });
 });
