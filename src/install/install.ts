@@ -110,7 +110,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   const destOf = (a: PlannedArtifact) => ({ rulesfile: request.rulesfilesDir, plugin: request.pluginsDir, asset: request.assetsDir })[a.inspected.type];
   await assertDestinations(plan.artifacts.map(destOf));
   const signatures = await verifyAll(plan.artifacts, session, request, deps, log);
-  const current = await Promise.all(plan.artifacts.map((a) => stillInstalled(request.stateDir, a.ref, a.inspected.rootDigest, signal)));
+  const current = await Promise.all(plan.artifacts.map((a) => stillInstalled(request.stateDir, a.ref, a.inspected.rootDigest, destOf(a), signal)));
   const staged = await stageAll(plan.artifacts.filter((_, i) => current[i] === undefined), destOf, {
     signal, scratchDir: join(request.stateDir, '.rulesctl', 'work'),
     onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
@@ -123,7 +123,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
       files: s ? s.files.map((f) => f.path) : current[i]!, changedFiles: s ? s.changes.map((c) => c.target) : [], signature: signatures[i]!,
     };
   });
-  for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, files: s.files }, log, signal);
+  for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, destDir: s.destDir, files: s.files }, log, signal);
   const lockFile = await recordInstall(plan, request, { log, now: deps.now, platformKey: PLATFORM_KEY(request.platform) });
   for (const r of results) {
     if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, files: r.changedFiles });

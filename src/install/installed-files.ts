@@ -13,6 +13,8 @@ import { placeAtomically } from './place.js';
 export interface InstalledRecord {
   ref: string;
   digest: string;
+  /** The destination directory the files were installed into. */
+  destDir: string;
   files: Array<{ path: string; digest: string; mode: number; size: number }>;
 }
 
@@ -45,12 +47,12 @@ export async function readRecord(stateDir: string, ref: string, signal?: AbortSi
 }
 
 /**
- * The files of `ref` at `digest` when the record says they were installed and every one still
+ * The files of `ref` at `digest` in `destDir` when the record says they were installed and every one still
  * matches on disk; undefined otherwise (the artifact is then pulled and compared file by file).
  */
-export async function stillInstalled(stateDir: string, ref: string, digest: string, signal?: AbortSignal): Promise<string[] | undefined> {
+export async function stillInstalled(stateDir: string, ref: string, digest: string, destDir: string, signal?: AbortSignal): Promise<string[] | undefined> {
   const rec = await readRecord(stateDir, ref, signal);
-  if (rec === undefined || rec.digest !== digest || rec.files.length === 0) return undefined;
+  if (rec === undefined || rec.digest !== digest || rec.destDir !== destDir || rec.files.length === 0) return undefined;
   for (const f of rec.files) if (!(await fileMatches(f.path, f, signal))) return undefined;
   return rec.files.map((f) => f.path);
 }
