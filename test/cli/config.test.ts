@@ -131,3 +131,23 @@ describe('rulesctl config (spawned)', () => {
     expect(bad.stderr).toContain('artifact.follow.every: expected a duration like "6h", got "sometimes"');
   });
 });
+
+describe('colour in logs (in-process, the runtime decision through main)', () => {
+  it('colours the WARN label only on a TTY and never with NO_COLOR or --log-format text', async () => {
+    const home = tmpDir('config-colour');
+    writeFileSync(join(home, 'falcoctl.yaml'), 'artifact:\n  follow:\n    evry: 6h\n');
+    const argv = ['config', 'artifact.follow.every'];
+    const tty = await runCli(argv, { env: testEnv(home), tty: true });
+    expect(tty.stderr).toContain('\x1b[33mWARN \x1b[0m');
+    for (const r of [
+      await runCli(argv, { env: testEnv(home, { NO_COLOR: '1' }), tty: true }),
+      await runCli(['--log-format', 'text', ...argv], { env: testEnv(home), tty: true }),
+      await runCli(argv, { env: testEnv(home) }),
+    ]) {
+      expect(r.stderr).toContain('WARN ');
+      expect(r.stderr + r.stdout).not.toContain('\x1b[');
+    }
+    // Results on stdout are never coloured, TTY or not.
+    expect(tty.stdout).not.toContain('\x1b[');
+  });
+});

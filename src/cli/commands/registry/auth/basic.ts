@@ -103,10 +103,15 @@ export async function loginBasic(rt: Runtime, cmd: Command, req: BasicLoginReque
 
 function loginError(req: BasicLoginRequest, err: unknown): unknown {
   if (!isRulesctlError(err)) return err;
-  if (err.code !== ErrorCodes.UNAUTHORIZED && err.code !== ErrorCodes.DENIED) return err;
-  return new RulesctlError(err.code, `login to "${req.registry}" as "${req.username}" failed: the registry refused the credentials`, {
-    cause: err,
-    hint: 'Check the username and password (or token); nothing was saved.',
-    details: { registry: req.registry, user: req.username },
+  const details = { registry: req.registry, user: req.username };
+  if (err.code === ErrorCodes.UNAUTHORIZED || err.code === ErrorCodes.DENIED) {
+    return new RulesctlError(err.code, `login to "${req.registry}" as "${req.username}" failed: the registry refused the credentials`, {
+      cause: err, details, hint: 'check the username and password (or token); nothing was saved.',
+    });
+  }
+  const hints = [err.hint ?? 'check the registry address', 'nothing was saved'];
+  if (err.code === ErrorCodes.NETWORK && !req.plainHttp) hints.splice(1, 0, 'if the registry only speaks plain HTTP (a local one), add --plain-http');
+  return new RulesctlError(err.code, `login to "${req.registry}" failed: ${err.message}`, {
+    cause: err, details, hint: `${hints.map((h) => h.replace(/\.$/, '')).join('; ')}.`,
   });
 }
