@@ -72,7 +72,10 @@ export async function extractToStaging(source: ArchiveSource, destDir: string, o
 
 async function runExtraction(source: ArchiveSource, result: StagedArchive, opts: ExtractOptions): Promise<void> {
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const state = { entries: 0, bytes: 0, tree: new ArchiveTree(), dest: new DestinationView(result.destDir), made: new Set<string>(), failure: undefined as unknown };
+  const state = {
+    entries: 0, bytes: 0, tree: new ArchiveTree(), dest: new DestinationView(result.destDir), made: new Set<string>(),
+    failure: undefined as unknown, current: undefined as ReadEntry | undefined,
+  };
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   let queue = Promise.resolve();
@@ -81,12 +84,15 @@ async function runExtraction(source: ArchiveSource, result: StagedArchive, opts:
     onReadEntry: (entry) => {
       queue = queue.then(async () => {
         if (state.failure) return void entry.resume();
+        state.current = entry;
         try {
           await handleEntry(entry, result, state, opts);
         } catch (err) {
           state.failure ??= err;
           entry.resume();
           abort.abort(err);
+        } finally {
+          state.current = undefined;
         }
       });
     },
@@ -98,8 +104,12 @@ async function runExtraction(source: ArchiveSource, result: StagedArchive, opts:
     await pipeline(input, createGunzip(), budget, stopAtEndOfArchive(), parser as unknown as Writable, { signal });
     await queue;
   } catch (err) {
+    const failure = state.failure ?? classify(err, opts.signal);
+    state.failure = failure;
+    // The parser is gone (source error, stall, abort): the entry being written will never end on its own.
+    state.current?.destroy(failure as Error);
     await queue.catch(() => undefined);
-    throw state.failure ?? classify(err, opts.signal);
+    throw failure;
   }
   if (state.failure) throw state.failure;
 }
