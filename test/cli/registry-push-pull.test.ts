@@ -133,6 +133,22 @@ describe('registry push', () => {
     expect(tags.exitCode).not.toBe(0);
   });
 
+  it('a .tar.gz rules archive is pushed byte for byte (config from flags only), after its YAML files are validated', async () => {
+    const { home, env } = cliHome();
+    const repo = uniqueRepo('cli/push-targz');
+    const good = singleFileTarGz('k8s_audit_rules.yaml', Buffer.from(VALID_RULES));
+    await writeFile(join(home, 'k8saudit-rules-0.7.0.tar.gz'), good);
+    const out = await pushJson(env, [`${open.host}/${repo}:0.7.0`, join(home, 'k8saudit-rules-0.7.0.tar.gz'), '--type', 'rulesfile', '--version=0.7.0', '--plain-http']);
+    expect(out.layers![0]!.digest).toBe(sha256(good));
+    const config = await skopeo(['inspect', '--config', '--raw', ...registryFlags(open, ''), dockerRef(open, repo, '0.7.0')]);
+    expect(config.stdout).toBe(`{"name":"${repo.split('/').pop()}","version":"0.7.0"}`);
+    await writeFile(join(home, 'bad.tar.gz'), singleFileTarGz('bad.yaml', Buffer.from('- macro: m\n  condition: x\n- rule: r\n  priority: INFO\n')));
+    const bad = await runCli(['registry', 'push', `${open.host}/${repo}:bad`, join(home, 'bad.tar.gz'), '--type', 'rulesfile', '--version=0.7.0', '--plain-http'], { env });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${join(home, 'bad.tar.gz')}/bad.yaml:3:`);
+    expect(await skopeoListTags(open, repo)).toEqual(['0.7.0']);
+  });
+
   it('--no-validate pushes the same file anyway', async () => {
     const { home, env } = cliHome();
     const repo = uniqueRepo('cli/push-novalidate');

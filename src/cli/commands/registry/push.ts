@@ -1,4 +1,8 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Parser } from 'tar';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../../../errors.js';
@@ -178,7 +182,11 @@ async function runPush(rt: Runtime, cmd: Command, req: PushRequest): Promise<voi
 async function configFor(rt: Runtime, req: PushRequest): Promise<ArtifactConfig> {
   let config: ArtifactConfig = { name: req.name, version: req.version };
   const file = req.files[0];
-  if (req.type !== 'rulesfile' || req.files.length !== 1 || !file || (await isTarGz(file.path, { signal: rt.io.signal }))) {
+  const archive = file !== undefined && (await isTarGz(file.path, { signal: rt.io.signal }));
+  if (req.type === 'rulesfile' && archive && req.validate) {
+    for (const entry of await rulesInArchive(file.path, rt.io.signal)) checkRules(rt, entry.text, `${file.path}/${entry.name}`);
+  }
+  if (req.type !== 'rulesfile' || req.files.length !== 1 || !file || archive) {
     if (req.dependsOn.length) config = applyDependsOn(config, req.dependsOn);
     if (req.requires.length) config = applyRequires(config, req.requires);
     return config;
@@ -190,6 +198,24 @@ async function configFor(rt: Runtime, req: PushRequest): Promise<ArtifactConfig>
   const derived = rulesfileConfig({ yamlText: text, file: file.path, name: req.name, version: req.version, dependsOn: req.dependsOn, requires: req.requires });
   for (const w of derived.warnings) rt.logger.warn(w);
   return derived.config;
+}
+
+const MAX_RULES_FILE_BYTES = 16 * 1024 * 1024;
+
+/** The `.yaml`/`.yml` regular files of a rules tar.gz (plugins CI ruleset archives), for validation. */
+async function rulesInArchive(path: string, signal: AbortSignal): Promise<{ name: string; text: string }[]> {
+  const found: { name: string; text: string }[] = [];
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (e) => {
+      if (e.type !== 'File' || !/\.ya?ml$/i.test(e.path) || e.size > MAX_RULES_FILE_BYTES) return void e.resume();
+      const chunks: Buffer[] = [];
+      e.on('data', (c: Buffer) => chunks.push(c));
+      e.on('end', () => found.push({ name: e.path, text: Buffer.concat(chunks).toString('utf8') }));
+    },
+  });
+  await pipeline(createReadStream(path), createGunzip(), parser as unknown as NodeJS.WritableStream, { signal });
+  return found;
 }
 
 function checkRules(rt: Runtime, text: string, file: string): void {
