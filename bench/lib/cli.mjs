@@ -1,10 +1,10 @@
 // Probes whether the built CLI's `registry push` / `registry pull` work yet (they are being
 // finished in parallel), by pushing and pulling a small plugin on the benchmark's registry.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeTarGz } from './oci-files.mjs';
 
 const run = promisify(execFile);
 
@@ -21,8 +21,8 @@ export async function cliSupports(bin, reg, dir) {
   const out = { push: false, pull: false, pushArgs, pullArgs };
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'probe.tar.gz');
-  const bytes = randomBytes(4096);
-  await writeFile(file, bytes);
+  await writeTarGz(file, 64 * 1024); // a real tar.gz: anything else is packed into one, so pulled bytes would differ
+  const bytes = await readFile(file);
   const ref = `${reg.host}/bench/cli-probe:1.0.0`;
   try {
     await run(process.execPath, [bin, ...pushArgs(ref, file)], { timeout: 60_000 });
