@@ -98,6 +98,8 @@ export async function blobExists(repo: RepoContext, digest: string, opts: OpOpti
     // Some storage hosts behind blob redirects refuse HEAD (403/405): ask with a GET instead.
     if (details?.['redirectedTo'] && (details['status'] === 403 || details['status'] === 405)) {
       const res = await getBlob(repo, { mediaType: '', digest, size: 0 }, 0, opts);
+      // undici emits an AbortError on a destroyed body: without a listener it is an uncaught exception.
+      res.body.on('error', () => {});
       res.body.destroy();
       return true;
     }
