@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isDigest, parseDigest, type Descriptor } from '../descriptor.js';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import { MANIFEST_ACCEPT, MediaTypes } from '../media-types.js';
 import type { OpOptions } from '../target.js';
-import { readBody, send } from './request.js';
+import { joinSignals, readBody, send } from './request.js';
+import { backoffDelay, isRetryableError } from './retry.js';
 import { deleteScope, pullScope, pushScope, repoPath, type RepoContext } from './repo-context.js';
 import type { RawResponse } from './transport.js';
 
@@ -39,11 +41,7 @@ function mismatch(repo: RepoContext, what: string, expected: string, actual: str
  */
 export async function fetchManifest(repo: RepoContext, reference: string | Descriptor, opts: OpOptions = {}): Promise<{ descriptor: Descriptor; bytes: Buffer }> {
   const ref = typeof reference === 'string' ? reference : reference.digest;
-  const res = await send(repo.client, repo.registry, {
-    method: 'GET', url: repoPath(repo, `manifests/${ref}`), headers: { accept: ACCEPT }, scopes: pullScope(repo),
-    action: `fetching manifest "${ref}" of ${repo.name}`, ...(opts.signal ? { signal: opts.signal } : {}),
-  });
-  const bytes = await readBody(res, MAX_MANIFEST_BYTES, `manifest "${ref}" of ${repo.name}`);
+  const { res, bytes } = await getManifestBytes(repo, ref, opts);
   const expected = isDigest(ref) ? ref : undefined;
   const digest = computeDigest(bytes, expected ?? headerDigest(res));
   if (expected && digest !== expected) throw mismatch(repo, `"${ref}"`, expected, digest);
@@ -58,6 +56,31 @@ export async function fetchManifest(repo: RepoContext, reference: string | Descr
   }
   const mediaType = checkMediaType(repo, ref, mediaTypeOf(res), bytes);
   return { descriptor: { mediaType, digest, size: bytes.length }, bytes };
+}
+
+/**
+ * GET and read the body; a connection cut while the body is read (reset, truncated Content-Length)
+ * is retried like a failed request, within the client's attempts (a manifest is small, a full re-GET).
+ */
+async function getManifestBytes(repo: RepoContext, ref: string, opts: OpOptions): Promise<{ res: RawResponse; bytes: Buffer }> {
+  const policy = repo.client.retry;
+  for (let retry = 0; ; retry++) {
+    const res = await send(repo.client, repo.registry, {
+      method: 'GET', url: repoPath(repo, `manifests/${ref}`), headers: { accept: ACCEPT }, scopes: pullScope(repo),
+      action: `fetching manifest "${ref}" of ${repo.name}`, ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    try {
+      return { res, bytes: await readBody(res, MAX_MANIFEST_BYTES, `manifest "${ref}" of ${repo.name}`) };
+    } catch (err) {
+      if (retry + 1 >= policy.attempts || !isRetryableError(err)) throw err;
+      const waitMs = backoffDelay(retry, policy, repo.client.random);
+      repo.client.logger.debug('retrying registry request', { method: 'GET', why: 'body cut', waitMs });
+      const signal = joinSignals(opts.signal, repo.client.signal);
+      await sleep(waitMs, undefined, signal ? { signal } : {}).catch((e: unknown) => {
+        throw new RulesctlError(ErrorCodes.ABORTED, `fetching manifest "${ref}" of ${repo.name}: aborted`, { cause: e });
+      });
+    }
+  }
 }
 
 function checkMediaType(repo: RepoContext, ref: string, contentType: string, bytes: Buffer): string {

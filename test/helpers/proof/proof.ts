@@ -1,0 +1,155 @@
+/**
+ * Helpers for the proof tests (issue 8: faults, hostile input, load): publish small Falco artifacts
+ * with rulesctl's own library (or raw bytes, for hostile content), list destination trees, hash files,
+ * and run the CLI in-process or spawned with a clean environment.
+ */
+import { createHash } from 'node:crypto';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { buildArtifact } from '../../../src/artifact/build.js';
+import type { ArtifactDependency } from '../../../src/artifact/config.js';
+import { FalcoMediaTypes, type ArtifactType } from '../../../src/artifact/media-types.js';
+import { pushArtifact } from '../../../src/artifact/push.js';
+import { Annotations, descriptorFor, type Descriptor } from '../../../src/oci/descriptor.js';
+import { MediaTypes } from '../../../src/oci/media-types.js';
+import { createRegistryClient, type RegistryClient } from '../../../src/oci/registry/client.js';
+import type { Target } from '../../../src/oci/target.js';
+import { tmpDir } from '../tmp.js';
+
+export const PLATFORM = { os: 'linux', architecture: 'amd64' } as const;
+export const PLATFORM_FLAG = `${PLATFORM.os}/${PLATFORM.architecture}`;
+
+export const sha256 = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+export const fileSha = (path: string): string => sha256(readFileSync(path));
+
+/** A plain-HTTP client for publishing (fast retries); close it in afterAll. */
+export function publisher(): RegistryClient {
+  return createRegistryClient({ plainHttp: true, retry: { baseMs: 5, maxMs: 50 } });
+}
+
+/** A small valid rules file whose rule names carry `tag`. */
+export function rulesText(tag: string, n = 3): string {
+  return Array.from({ length: n }, (_, i) =>
+    `- rule: ${tag} ${i}\n  desc: d\n  condition: evt.type = open and proc.name = "${tag}${i}"\n  output: "opened %fd.name"\n  priority: WARNING\n`).join('');
+}
+
+export interface PublishSpec {
+  type?: ArtifactType;
+  name: string;
+  version: string;
+  /** File name in the layer; default `<name>.yaml` (rulesfile) or `lib<name>.so` (plugin). */
+  file?: string;
+  content: string | Buffer;
+  tags?: string[];
+  dependencies?: ArtifactDependency[];
+}
+
+/** Builds and pushes one artifact (plugins for linux/amd64) with the library; returns its root digest. */
+export async function publish(target: Target, spec: PublishSpec): Promise<string> {
+  const type = spec.type ?? 'rulesfile';
+  const dir = tmpDir('proof-publish');
+  const file = spec.file ?? (type === 'plugin' ? `lib${spec.name}.so` : `${spec.name.replace(/-/g, '_')}.yaml`);
+  await writeFile(join(dir, file), spec.content);
+  const built = await buildArtifact({
+    type, name: spec.name, version: spec.version, created: '2026-01-01T00:00:00Z', workDir: join(dir, 'work'),
+    files: [{ path: join(dir, file), ...(type === 'plugin' ? { platform: PLATFORM_FLAG } : {}) }],
+    ...(spec.dependencies ? { dependencies: spec.dependencies } : {}),
+  });
+  try {
+    return (await pushArtifact(target, built, { tags: spec.tags ?? [spec.version] })).rootDigest;
+  } finally {
+    await built.dispose();
+  }
+}
+
+export interface RawSpec {
+  /** Config blob bytes (any content: hostile configs). */
+  config: Buffer | string;
+  /** Layer bytes (a tar.gz, or anything). */
+  layer: Buffer;
+  title?: string;
+  type?: ArtifactType;
+  tag: string;
+}
+
+/** Pushes a rulesfile-typed manifest with exactly these config and layer bytes; returns the manifest descriptor. */
+export async function publishRaw(target: Target, spec: RawSpec): Promise<Descriptor> {
+  const media = FalcoMediaTypes[spec.type ?? 'rulesfile'];
+  const config = Buffer.from(spec.config);
+  const configDesc = descriptorFor(media.config, config);
+  const layerDesc: Descriptor = { ...descriptorFor(media.layer, spec.layer), annotations: { [Annotations.title]: spec.title ?? 'rules.tar.gz' } };
+  await target.push(configDesc, config);
+  await target.push(layerDesc, spec.layer);
+  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] }));
+  const desc = descriptorFor(MediaTypes.ociManifest, manifest);
+  await target.pushManifest(desc, manifest, spec.tag);
+  return desc;
+}
+
+/** Every entry under `dir` (hidden ones included), relative, sorted; directories end with `/`. */
+export function tree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      const isDir = lstatSync(p).isDirectory();
+      out.push(relative(dir, p) + (isDir ? '/' : ''));
+      if (isDir) walk(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** Entries that look like temp, staging or partial files (what a crash or a refusal must not leave). */
+export function leftovers(dir: string): string[] {
+  return tree(dir).filter((p) => /(^|\/)\.|\.tmp\/?$|staging|partial/i.test(p));
+}
+
+export interface ProofDirs {
+  root: string;
+  home: string;
+  rules: string;
+  plugins: string;
+  assets: string;
+  state: string;
+  tmp: string;
+}
+
+/** A fresh root with a HOME (empty falcoctl.yaml), rules/plugins/assets/state/tmp dirs. */
+export async function proofDirs(prefix = 'proof'): Promise<ProofDirs> {
+  const root = tmpDir(prefix);
+  const d: ProofDirs = {
+    root, home: join(root, 'home'), rules: join(root, 'rules'), plugins: join(root, 'plugins'),
+    assets: join(root, 'assets'), state: join(root, 'state'), tmp: join(root, 'tmp'),
+  };
+  for (const p of [d.home, d.rules, d.plugins, d.assets, d.state, d.tmp]) await mkdir(p, { recursive: true });
+  await writeFile(join(d.home, 'falcoctl.yaml'), '');
+  return d;
+}
+
+/** `artifact install` flags pointing at `d` (plain HTTP, no signature policy, linux/amd64). */
+export function installFlags(d: ProofDirs): string[] {
+  return [
+    '--plain-http', '--rulesfiles-dir', d.rules, '--plugins-dir', d.plugins, '--assets-dir', d.assets,
+    '--state-dir', d.state, '--platform', PLATFORM_FLAG,
+  ];
+}
+
+/** The error of a failed run with `--log-format json` (`{"code","level":"ERROR","msg"}` on stderr), or the `Error:` line of text output. */
+export function errorOf(stderr: string, stdout = ''): { code?: string; message: string } {
+  for (const line of `${stdout}\n${stderr}`.split('\n')) {
+    const t = line.trim();
+    if (!t.startsWith('{')) continue;
+    try {
+      const doc = JSON.parse(t) as Record<string, unknown>;
+      const e = (doc.error ?? doc) as Record<string, unknown>;
+      if (typeof e.code === 'string' && e.code.startsWith('ERR_')) return { code: e.code, message: String(e.msg ?? e.message ?? '') };
+    } catch {
+      // not JSON
+    }
+  }
+  const m = /^Error: (.*)$/m.exec(stderr);
+  return { message: m?.[1] ?? '' };
+}
