@@ -23,7 +23,6 @@ export function action(io: CliIO, fn: Action) {
 export function buildProgram(io: CliIO): Command {
   const program = new Command('rulesctl')
     .description('Manage Falco rules files and plugins as OCI artifacts (a drop-in for falcoctl artifact/index/registry).')
-    .version(VERSION, '--version', 'print the rulesctl version')
     .option('--config <path>', 'config file to use (falcoctl.yaml)', undefined)
     .option('--log-format <format>', 'log format: color, text or json', 'color')
     .option('--log-level <level>', 'log level: info, warn, debug or trace', 'info')
@@ -31,7 +30,7 @@ export function buildProgram(io: CliIO): Command {
     .option('--disable-styling', 'deprecated: same as --log-format=json')
     .showHelpAfterError(false)
     .configureHelp({ sortSubcommands: false });
-  program.addHelpText('after', '\nResults go to stdout; logs, progress and errors to stderr. Exit status: 0 ok, 1 failure, 2 usage error.');
+  program.addHelpText('after', '\n  --version              print the rulesctl version (only as the first argument: subcommands such as\n                         `registry push --version 1.2.3` have their own --version)\n\nResults go to stdout; logs, progress and errors to stderr. Exit status: 0 ok, 1 failure, 2 usage error.');
   registerCommands(program, io, action);
   configureTree(program, io);
   return program;
@@ -49,6 +48,12 @@ function configureTree(cmd: Command, io: CliIO): void {
 
 /** Runs the CLI on `argv` (without node and script) and resolves to the exit code. */
 export async function main(argv: string[], io: CliIO): Promise<number> {
+  // `rulesctl --version` only as the first argument: a program-level commander option would be
+  // recognised after the subcommand too and swallow `registry push --version 1.2.3`.
+  if (argv[0] === '--version') {
+    io.stdout.write(`${VERSION}\n`);
+    return ExitCodes.ok;
+  }
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -66,9 +71,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 function usageOf(program: Command, argv: string[]): string {
   const names: string[] = ['rulesctl'];
   let cmd: Command = program;
+  // Skips options and their values (`--config x`): the first command names found, in order.
   for (const a of argv) {
+    if (a.startsWith('-')) continue;
     const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
-    if (!sub) break;
+    if (!sub) {
+      if (cmd !== program) break;
+      continue;
+    }
     names.push(sub.name());
     cmd = sub;
   }
