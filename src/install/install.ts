@@ -8,7 +8,7 @@ import { nullLogger, type Logger } from '../log.js';
 import type { TargetFactory } from '../oci/targets.js';
 import { readLock } from '../resolve/lock.js';
 import type { FalcoVersions } from '../resolve/requirements.js';
-import { verifyBeforeWrite, type VerifyBeforeWriteOptions, type VerifyBeforeWriteResult } from '../signature/install-hook.js';
+import type { VerifyBeforeWriteOptions, VerifyBeforeWriteResult } from '../signature/install-hook.js';
 import type { TrustedRootSource } from '../signature/trusted-root.js';
 import { stillInstalled, writeRecord, type InstalledRecord } from './installed-files.js';
 import { recordInstall } from './record.js';
@@ -180,7 +180,8 @@ async function policyIndex(session: InstallSession, deps: InstallDeps, log: Logg
 
 async function verifyAll(artifacts: readonly PlannedArtifact[], session: InstallSession, request: InstallRequest, deps: InstallDeps, log: Logger): Promise<InstalledArtifact['signature'][]> {
   const index = await policyIndex(session, deps, log);
-  const verify = deps.verify ?? verifyBeforeWrite;
+  // Loaded on demand: the Sigstore libraries cost start-up time that unsigned installs do not need.
+  const verify = deps.verify ?? (async (o: VerifyBeforeWriteOptions) => (await import('../signature/install-hook.js')).verifyBeforeWrite(o));
   const out: InstalledArtifact['signature'][] = [];
   for (const a of artifacts) {
     const { target, repository, rootDigest } = a.inspected;
