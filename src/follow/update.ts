@@ -7,7 +7,9 @@ import { artifactTypeOfLayer, checkAllowedType, type ArtifactType } from '../art
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { discardStaged, writeStaged, type PlaceChange } from '../install/place.js';
 import { nullLogger, type Logger } from '../log.js';
-import type { Target } from '../oci/target.js';
+import type { FetchOptions, OpOptions, Target } from '../oci/target.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { Readable } from 'node:stream';
 import type { FalcoVersions } from '../resolve/requirements.js';
 import { verifyBeforeWrite, type VerifyBeforeWriteOptions } from '../signature/install-hook.js';
 import type { PlacementGuard } from './daemon.js';
@@ -77,7 +79,10 @@ export function createUpdate(ctx: UpdateContext): (digest: string, signal: Abort
 export async function updateOnce(ctx: UpdateContext, digest: string, signal: AbortSignal, guard?: PlacementGuard): Promise<UpdateResult> {
   const log = ctx.log ?? nullLogger;
   const at = `${ctx.repository}@${digest}`;
-  const head = await fetchConfig(ctx.target, digest, ctx.platform, { signal });
+  // The checks read the manifest and config first; the pull reuses them instead of asking again.
+  const target = memoizeSmallReads(ctx.target);
+  ctx = { ...ctx, target };
+  const head = await fetchConfig(target, digest, ctx.platform, { signal });
   try {
     checkAllowedType(head.layerMediaType, ctx.allowedTypes);
   } catch (err) {
@@ -216,4 +221,48 @@ function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+const SMALL = 1024 * 1024;
+
+/**
+ * `target` with manifests fetched by digest and small config blobs kept for the duration of one
+ * update (content-addressed, so a cached answer is the registry's answer). Layers are not cached.
+ */
+export function memoizeSmallReads(target: Target): Target {
+  const manifests = new Map<string, Promise<{ descriptor: Descriptor; bytes: Buffer }>>();
+  const blobs = new Map<string, Promise<Buffer>>();
+  const fetchManifest = (ref: string | Descriptor, opts?: OpOptions) => {
+    const key = typeof ref === 'string' ? ref : ref.digest;
+    if (!key.startsWith('sha256:')) return target.fetchManifest(ref, opts);
+    let p = manifests.get(key);
+    if (!p) {
+      p = target.fetchManifest(ref, opts);
+      p.catch(() => manifests.delete(key));
+      manifests.set(key, p);
+    }
+    return p;
+  };
+  const fetch = async (desc: Descriptor, opts?: FetchOptions): Promise<Readable> => {
+    if (desc.size > SMALL || !/config/i.test(desc.mediaType)) return target.fetch(desc, opts);
+    let p = blobs.get(desc.digest);
+    if (!p) {
+      p = (async () => {
+        const chunks: Buffer[] = [];
+        for await (const c of await target.fetch(desc, opts)) chunks.push(c as Buffer);
+        return Buffer.concat(chunks);
+      })();
+      p.catch(() => blobs.delete(desc.digest));
+      blobs.set(desc.digest, p);
+    }
+    return Readable.from([await p]);
+  };
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      if (prop === 'fetchManifest') return fetchManifest;
+      if (prop === 'fetch') return fetch;
+      const v: unknown = Reflect.get(t, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
 }
