@@ -16,7 +16,7 @@ import { getRegistries, uniqueRepo } from '../helpers/registries.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { REPO_ROOT, fakeTty, runCli, spawnCli, testEnv } from './_run.js';
 
-const { basic, open } = getRegistries();
+const { basic, open, token } = getRegistries();
 const FIXTURE_HELPER_DIR = join(REPO_ROOT, 'fixtures', 'credentials');
 
 function mode(path: string): number {
@@ -76,6 +76,17 @@ describe('registry auth basic', () => {
     expect(r.stderr).toContain('nothing was saved');
     expect(r.stderr).not.toContain('wrong-Pa55word');
     expect(existsSync(join(home, 'creds'))).toBe(false);
+  });
+
+  it('logs in to a token-auth registry (bearer flow, as ghcr.io) and refuses a wrong password there', async () => {
+    const home = tmpDir('auth-token');
+    const env = testEnv(home, { DOCKER_CONFIG: join(home, 'creds') });
+    const ok = await spawnCli(['registry', 'auth', 'basic', token.host, '-u', 'reader', '--password-stdin', '--plain-http'], { env, stdin: 'r\n' });
+    expect(ok.stderr).toContain('Login succeeded');
+    expect(ok.code).toBe(0);
+    const bad = await spawnCli(['registry', 'auth', 'basic', token.host, '-u', 'reader', '--password-stdin', '--plain-http'], { env: testEnv(tmpDir('auth-token-bad')), stdin: 'nope\n' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('the registry refused the credentials');
   });
 
   it('takes FALCOCTL_REGISTRY_AUTH_BASIC_* from the environment and cuts a reference to its registry', async () => {
