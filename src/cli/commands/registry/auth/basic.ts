@@ -57,12 +57,13 @@ Examples:
 export async function parseBasicLogin(rt: Runtime, rawRegistry: string, flags: BasicFlags): Promise<BasicLoginRequest> {
   const registry = registryArgument(rawRegistry);
   const env = rt.io.env;
-  const fromStdin = flags.passwordStdin === true || envBool(env[ENV.passwordStdin]);
-  let username = firstSet(flags.username, env[ENV.username]);
-  let password = firstSet(flags.password, env[ENV.password]);
-  if (fromStdin && password !== undefined) {
+  if (flags.passwordStdin === true && flags.password !== undefined) {
     throw new RulesctlError(ErrorCodes.USAGE, '--password and --password-stdin are mutually exclusive', { hint: 'Give the password one way only.' });
   }
+  // A flag beats the environment: --password-stdin ignores the env password, --password the env stdin switch.
+  const fromStdin = flags.passwordStdin === true || (flags.password === undefined && envBool(env[ENV.passwordStdin]));
+  let username = firstSet(flags.username, env[ENV.username]);
+  let password = fromStdin ? undefined : firstSet(flags.password, env[ENV.password]);
   if (fromStdin && username === undefined) {
     throw new RulesctlError(ErrorCodes.USAGE, '--password-stdin needs --username', { hint: `Give -u/--username or set ${ENV.username}.` });
   }
