@@ -8,8 +8,9 @@ import { writeTarGz } from './oci-files.mjs';
 
 const run = promisify(execFile);
 
-// `--version=X` (not `--version X`): with a space, the root command's --version flag takes it and
-// `registry push` prints rulesctl's version and exits 0 without pushing (seen 2026-11-23).
+// `--version=X`: works with every build. (A build of 2026-11-23 14:06 UTC let the root command's
+// --version flag take `--version X`: `registry push` printed rulesctl's version and exited 0
+// without pushing; fixed by 14:22.)
 const pushArgs = (ref, file) => ['registry', 'push', ref, file, '--type', 'plugin', '--version=1.0.0', '--platform', 'linux/amd64', '--plain-http'];
 const pullArgs = (ref, dir) => ['registry', 'pull', ref, '--plain-http', '--dest-dir', dir];
 
