@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { checkAllowedType, type ArtifactType } from '../artifact/media-types.js';
 import type { TargetPlatform } from '../artifact/resolve-manifest.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
-import type { MergedIndex } from '../index/merged.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { TargetFactory } from '../oci/targets.js';
 import { readLock } from '../resolve/lock.js';
@@ -16,6 +15,7 @@ import { planFrozen, planInstall, type Plan, type PlannedArtifact } from './plan
 import { assertRequirements, loadFalcoVersions, type FetchVersions } from './requirements-gate.js';
 import { InstallSession, type IndexSource } from './session.js';
 import { placeAll, stageAll } from './stage.js';
+import { verifyAll } from './verify-all.js';
 
 /** `rulesctl artifact install` as data (spec falcoctl.md §3, §6, §9; issue 5). */
 export interface InstallRequest {
@@ -100,10 +100,11 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
       hint: 'pass refs (rulesctl artifact install falco-rules:3) or set artifact.install.refs',
     });
   }
-  log.info('Resolving dependencies ...', { refs: [...request.refs] });
+  log.info('Resolving dependencies ...');
   const session = new InstallSession(deps.targets, deps.index, request.platform, signal);
   const plan = await makePlan(session, request);
   for (const w of plan.warnings) log.warn(w);
+  log.info('Installing artifacts', { refs: plan.artifacts.map((a) => a.ref) });
   const falco = await loadFalcoVersions({ ...request, ...(deps.fetchVersions ? { fetchVersions: deps.fetchVersions } : {}) });
   if (falco !== undefined) assertRequirements(plan.artifacts, falco);
   for (const a of plan.artifacts) checkAllowedType(a.inspected.layer.mediaType, request.allowedTypes);
@@ -126,7 +127,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, destDir: s.destDir, files: s.files }, log, signal);
   const lockFile = await recordInstall(plan, request, { log, now: deps.now, platformKey: PLATFORM_KEY(request.platform) });
   for (const r of results) {
-    if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, files: r.changedFiles });
+    if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, directory: destOf(plan.artifacts.find((a) => a.name === r.name)!), files: r.changedFiles });
     else log.info('Artifact already installed, nothing changed', { name: r.name, digest: r.digest });
   }
   return {
@@ -165,37 +166,4 @@ async function assertDestinations(dirs: string[]): Promise<void> {
       });
     }
   }
-}
-
-/** The index to read signature policies from: the full one if it was needed, else the local one. */
-async function policyIndex(session: InstallSession, deps: InstallDeps, log: Logger): Promise<MergedIndex | undefined> {
-  if (session.indexLoaded || deps.localIndex === undefined) return session.index().catch(() => undefined);
-  try {
-    return typeof deps.localIndex === 'function' ? await deps.localIndex() : deps.localIndex;
-  } catch (err) {
-    log.warn('Cannot read the local indexes for signature policies', { reason: (err as Error).message });
-    return undefined;
-  }
-}
-
-async function verifyAll(artifacts: readonly PlannedArtifact[], session: InstallSession, request: InstallRequest, deps: InstallDeps, log: Logger): Promise<InstalledArtifact['signature'][]> {
-  const index = await policyIndex(session, deps, log);
-  // Loaded on demand: the Sigstore libraries cost start-up time that unsigned installs do not need.
-  const verify = deps.verify ?? (async (o: VerifyBeforeWriteOptions) => (await import('../signature/install-hook.js')).verifyBeforeWrite(o));
-  const out: InstalledArtifact['signature'][] = [];
-  for (const a of artifacts) {
-    const { target, repository, rootDigest } = a.inspected;
-    const signature = index?.byName.get(a.inspected.config.name ?? a.name)?.signature;
-    const referrers = (target as { referrers?: VerifyBeforeWriteOptions['referrers'] }).referrers;
-    if (signature?.cosign !== undefined && !request.noVerify) log.info('Verifying signature for artifact', { digest: `${repository}@${rootDigest}` });
-    const r = await verify({
-      target, repository, digest: rootDigest, signature, noVerify: request.noVerify, logger: log,
-      ...(referrers ? { referrers: referrers.bind(target) } : {}),
-      ...(deps.trustedRoot ? { trustedRoot: deps.trustedRoot } : {}),
-      ...(request.signal ? { signal: request.signal } : {}),
-    });
-    if (r.status === 'verified') log.info('Signature successfully verified!');
-    out.push(r.status === 'verified' ? 'verified' : r.reason);
-  }
-  return out;
 }

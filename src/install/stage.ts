@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DestinationView } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
@@ -35,6 +35,7 @@ export async function stageAll(
   if (artifacts.length === 0) return staged;
   try {
     await mkdir(opts.scratchDir, { recursive: true, mode: 0o700 });
+    await removeStale(opts.scratchDir);
     for (const a of artifacts) {
       opts.onPull?.(a);
       const { target, layer } = a.inspected;
@@ -55,6 +56,18 @@ export async function stageAll(
   } catch (err) {
     await discardAll(staged);
     throw err;
+  }
+}
+
+const STALE_MS = 60 * 60 * 1000;
+
+/** Extractions left by a killed install (older than an hour; a running one is younger). */
+async function removeStale(scratchDir: string): Promise<void> {
+  for (const name of await readdir(scratchDir).catch(() => [] as string[])) {
+    if (!name.startsWith('.rulesctl-staging-')) continue;
+    const p = join(scratchDir, name);
+    const info = await stat(p).catch(() => undefined);
+    if (info !== undefined && Date.now() - info.mtimeMs > STALE_MS) await rm(p, { recursive: true, force: true });
   }
 }
 
