@@ -6,6 +6,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { createRegistryClient } from '../../src/oci/registry/client.js';
@@ -110,5 +111,27 @@ describe('rulesctl artifact install', () => {
     const r = await run(['artifact', 'install', 'indexed-rules', '--config', config, '--plain-http', ...dirFlags(d)]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Installed indexed-rules 1\.0\.0 \(rulesfile\) from 127\.0\.0\.1:\d+\/.*:latest@sha256:/);
+  });
+
+  it('npm run demo (scripts/demo.js, the README main job) installs offline from the OCI layout and exits 0', async () => {
+    const r = await execa(process.execPath, ['scripts/demo.js'], { cwd: join(import.meta.dirname, '..', '..'), reject: false, env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/Installed demo 0\.1\.1 \(plugin\)/);
+    expect(r.stdout).toMatch(/Installed json 0\.7\.3 \(plugin\)/);
+    expect(r.stdout).toMatch(/Installed demo-rules 1\.0\.0 \(rulesfile\)/);
+    expect(r.stdout).toContain('Nothing changed: all 3 artifacts are already installed.');
+    expect(r.stdout).toMatch(/demo: OK in \d+ ms, offline/);
+  });
+
+  it('bin/rulesctl.js installs and prints JSON on stdout, logs on stderr', async () => {
+    const { ref } = await published('spawned-rules');
+    const d = await destinations();
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'rulesctl.js');
+    const r = await execa(process.execPath, [bin, 'artifact', 'install', ref, '--plain-http', ...dirFlags(d), '-o', 'json', '--config', '/nonexistent/x.yaml'],
+      { reject: false, env: { PATH: process.env.PATH ?? '', HOME: d.root }, extendEnv: false });
+    expect(r.exitCode).toBe(0);
+    expect(JSON.parse(r.stdout).installed[0]).toMatchObject({ name: 'spawned-rules', version: '1.0.0', type: 'rulesfile', files: [join(d.rulesfilesDir, 'spawned_rules.yaml')] });
+    expect(r.stderr).toContain('Artifact successfully installed');
   });
 });
