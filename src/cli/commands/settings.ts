@@ -15,13 +15,16 @@ const FLAG_COMMANDS: readonly FlagCommand[] = ['artifact install', 'artifact fol
 
 /** One option per distinct setting flag of install/follow, declared as those commands take it. */
 function settingFlagOptions(): Option[] {
-  const seen = new Map<string, SettingDefinition>();
+  const seen = new Map<string, { keys: string[]; commands: Set<string> }>();
   for (const def of Object.values(SETTINGS) as SettingDefinition[]) {
-    if (def.flag && !seen.has(def.flag.name)) seen.set(def.flag.name, def);
+    if (!def.flag) continue;
+    const entry = seen.get(def.flag.name) ?? { keys: [], commands: new Set<string>() };
+    entry.keys.push(def.key);
+    for (const c of def.flag.commands) entry.commands.add(c.replace('artifact ', ''));
+    seen.set(def.flag.name, entry);
   }
-  return [...seen.entries()].map(([flag, def]) => {
-    const on = def.flag!.commands.map((c) => c.replace('artifact ', '')).join('/');
-    const what = `as given to ${on}: ${def.description}`;
+  return [...seen.entries()].map(([flag, { keys, commands }]) => {
+    const what = `as given to artifact ${[...commands].join('/')}: sets ${keys.join(', ')}`;
     if (flag === '--no-verify') return new Option(flag, what);
     if (flag === '--resolve-deps') return new Option(`${flag} [bool]`, what);
     if (flag === '--allowed-types') return new Option(`${flag} <types>`, what).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
