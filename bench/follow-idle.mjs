@@ -95,11 +95,13 @@ proxy.stats.reset();
 const cpu0 = cpuTicks(child.pid);
 const t0 = Date.now();
 let rssMax = 0;
+const rssFirst = memKiB(child.pid, 'VmRSS');
 const until = t0 + TICKS * EVERY_MS;
 while (Date.now() < until) {
   rssMax = Math.max(rssMax, memKiB(child.pid, 'VmRSS'));
   await sleep(200);
 }
+const rssLast = memKiB(child.pid, 'VmRSS');
 const cpu1 = cpuTicks(child.pid);
 const elapsed = Date.now() - t0;
 const hwm = memKiB(child.pid, 'VmHWM');
@@ -118,7 +120,7 @@ const result = {
   wireBytesPerCheck: reqs.length ? bytes / reqs.length : 0,
   cpuMsPerTick: cpuMs / ticks, cpuMsPerCheck: reqs.length ? cpuMs / reqs.length : 0,
   cpuPercentOfOneCore: (cpuMs / elapsed) * 100,
-  rssMiB: rssMax / 1024, peakRssMiB: hwm / 1024, exitCode: code,
+  rssMiB: rssMax / 1024, rssStartMiB: rssFirst / 1024, rssEndMiB: rssLast / 1024, peakRssMiB: hwm / 1024, exitCode: code,
   errors: stderr.split('\n').filter((l) => /"level":"(ERROR|WARN)"/.test(l)).length,
 };
 console.log(machineInfo({ tools: ['docker-registry'] }));
@@ -135,7 +137,8 @@ console.log(table([
   ['CPU ms per interval', result.cpuMsPerTick.toFixed(1)],
   ['CPU ms per check', result.cpuMsPerCheck.toFixed(3)],
   ['CPU % of one core', result.cpuPercentOfOneCore.toFixed(2)],
-  ['RSS MiB (max during run)', result.rssMiB.toFixed(1)],
+  ['RSS MiB at start / end of measurement', `${result.rssStartMiB.toFixed(1)} / ${result.rssEndMiB.toFixed(1)}`],
+  ['RSS MiB (max during measurement)', result.rssMiB.toFixed(1)],
   ['peak RSS MiB (VmHWM)', result.peakRssMiB.toFixed(1)],
   ['WARN/ERROR log lines', String(result.errors)],
   ['exit code after SIGTERM', String(code)],
