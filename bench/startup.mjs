@@ -44,7 +44,7 @@ function owner(url) {
 }
 
 /** Modules loaded by `rulesctl --version`, per package, with the dist/ file that imports each. */
-function trace() {
+async function trace() {
   const file = join(tmp, 'import-trace.json');
   const r = spawnSync(process.execPath, ['--import', join(HERE, 'lib', 'import-trace.mjs'), BIN, '--version'], { env: { ...env, IMPORT_TRACE_FILE: file }, encoding: 'utf8' });
   let line;
@@ -60,7 +60,7 @@ function trace() {
     if (p?.startsWith('dist/')) via.set(pkg, (via.get(pkg) ?? new Set()).add(p));
   }
   const dist = new Set(edges.map(([u]) => u).filter((u) => owner(u).startsWith('dist/')));
-  const rows = [['package (imported by dist/)', 'modules incl. deps', 'import ms', 'first dist/ importers']];
+  const rows = [['package (imported by dist/)', 'modules incl. deps', 'import CPU ms', 'first dist/ importers']];
   const direct = [...via.keys()];
   const closure = (pkg) => {
     // modules reachable from pkg's own modules through node_modules edges
@@ -74,23 +74,24 @@ function trace() {
     }
     return seen.size;
   };
-  const importMs = (pkg) => {
+  // CPU time (user+sys) rather than wall time: steadier on a loaded machine.
+  const cpuMs = async (args) => {
     const t = [];
-    for (let i = 0; i < 3; i++) {
-      const start = process.hrtime.bigint();
-      spawnSync(process.execPath, ['--input-type=module', '-e', `await import(${JSON.stringify(pkg)})`], { cwd: ROOT, env });
-      t.push(Number(process.hrtime.bigint() - start) / 1e6);
+    for (let i = 0; i < 5; i++) {
+      const m = await measure(process.execPath, args, { cwd: ROOT, env });
+      t.push((m.userSeconds + m.sysSeconds) * 1000);
     }
     return median(t);
   };
-  const base = (() => { const t = []; for (let i = 0; i < 3; i++) { const s0 = process.hrtime.bigint(); spawnSync(process.execPath, ['-e', '0'], { env }); t.push(Number(process.hrtime.bigint() - s0) / 1e6); } return median(t); })();
+  const importMs = (pkg) => cpuMs(['--input-type=module', '-e', `await import(${JSON.stringify(pkg)})`]);
+  const base = await cpuMs(['-e', '0']);
   for (const pkg of direct.sort((a, b) => closure(b) - closure(a))) {
     const importers = [...via.get(pkg)];
-    rows.push([pkg, String(closure(pkg)), fmt(importMs(pkg) - base, 0), `${importers.slice(0, 3).join(', ')}${importers.length > 3 ? ` (+${importers.length - 3} more)` : ''}`]);
+    rows.push([pkg, String(closure(pkg)), fmt((await importMs(pkg)) - base, 0), `${importers.slice(0, 3).join(', ')}${importers.length > 3 ? ` (+${importers.length - 3} more)` : ''}`]);
   }
   const total = new Set(edges.map(([u]) => u)).size;
   return `\`rulesctl --version\` loads ${total} modules: ${dist.size} from dist/, ${total - dist.size} from node_modules ` +
-    `(import ms: a fresh \`node -e "await import(pkg)"\` minus \`node -e 0\`, median of 3).\n${table(rows)}`;
+    `(import CPU ms: user+sys of a fresh \`node -e "await import(pkg)"\` minus \`node -e 0\`, median of 5; 10 ms resolution).\n${table(rows)}`;
 }
 
 try {
@@ -110,20 +111,21 @@ try {
   }
   loads.push(load());
   const ref = median(commands[0].samples.map((s) => s.seconds));
-  const rows = [['command', 'median ms', 'min ms', 'x node -e 0', 'CPU ms', 'peak RSS MB', 'target']];
+  const refCpu = median(commands[0].samples.map((x) => x.userSeconds + x.sysSeconds));
+  const rows = [['command', 'median ms', 'min ms', 'x node -e 0', 'CPU ms', 'CPU x node', 'peak RSS MB', 'target (wall)']];
   const verdicts = [];
   for (const c of commands) {
     const s = median(c.samples.map((x) => x.seconds));
     const ratio = s / ref;
     const cpu = median(c.samples.map((x) => x.userSeconds + x.sysSeconds));
-    rows.push([c.name, fmt(s * 1000, 1), fmt(Math.min(...c.samples.map((x) => x.seconds)) * 1000, 1), fmt(ratio, 2), fmt(cpu * 1000, 0),
+    rows.push([c.name, fmt(s * 1000, 1), fmt(Math.min(...c.samples.map((x) => x.seconds)) * 1000, 1), fmt(ratio, 2), fmt(cpu * 1000, 0), fmt(cpu / refCpu, 2),
       fmt(median(c.samples.map((x) => x.rssKiB)) * 1024 / 1e6, 0), c.target ? `<= ${c.target}x: ${ratio <= c.target ? 'PASS' : 'FAIL'}` : '']);
     if (c.error) verdicts.push(`${c.name}: failed in some runs: ${c.error}`);
   }
   const sample = commands[2].samples[0]?.stdout ?? '';
   console.log(`\n${table(rows)}\n\nruns: ${runs} per command (after ${opts.warmup} warm-up rounds), interleaved; load average before/after: ${loads.join(' | ')}`);
   console.log(`artifact list printed ${sample.split('\n').filter(Boolean).length} lines${verdicts.length ? `\n${verdicts.join('\n')}` : ''}`);
-  if (opts.trace) console.log(`\n${trace()}`);
+  if (opts.trace) console.log(`\n${await trace()}`);
   if (opts.json) {
     await writeFile(opts.json, JSON.stringify({ machine: machineInfo(), loads, commands: commands.map((c) => ({ name: c.name, samples: c.samples.map(({ stdout, stderr, ...s }) => s), error: c.error })) }, null, 2));
   }
