@@ -3,7 +3,7 @@
  * (stdin, env, prompt), wrong passwords, credential helpers, logout, OAuth client credentials and
  * GCP registration.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
@@ -54,13 +54,23 @@ describe('registry auth basic', () => {
     const saved = JSON.parse(readFileSync(creds, 'utf8')) as { auths: Record<string, { auth: string }> };
     expect(Buffer.from(saved.auths[basic.host]!.auth, 'base64').toString()).toBe('alice:s3cret');
 
-    // What the commands use: the credential source over registry.creds.config (default $DOCKER_CONFIG/config.json).
+    // The next commands read the saved file: push and pull through the CLI, then the library source.
+    const repository = uniqueRepo('cli-auth');
+    const rules = join(home, 'rules.yaml');
+    copyFileSync(join(REPO_ROOT, 'fixtures', 'rules', 'valid_rules.yaml'), rules);
+    const push = await spawnCli(['registry', 'push', `${basic.host}/${repository}:1.0.0`, rules, '--type', 'rulesfile', '--version=1.0.0', '--plain-http'], { env });
+    expect(push.stderr).not.toContain('Error');
+    expect(push.code).toBe(0);
+    ensureDir(join(home, 'pulled'));
+    const pull = await spawnCli(['registry', 'pull', `${basic.host}/${repository}:1.0.0`, '--dest-dir', join(home, 'pulled'), '--plain-http'], { env });
+    expect(pull.code).toBe(0);
+    const anonymous = await spawnCli(['registry', 'pull', `${basic.host}/${repository}:1.0.0`, '--dest-dir', join(home, 'pulled'), '--plain-http'], { env: testEnv(tmpDir('auth-anon')) });
+    expect(anonymous.code).toBe(1);
     const credentials = createCredentialSource({ env, home, podmanAuthPaths: [] });
     const client = createRegistryClient({ plainHttp: true, credentials, retry: { baseMs: 10, maxMs: 100 } });
     try {
-      const repository = uniqueRepo('cli-auth');
-      const digest = await pushSample(client, basic.host, repository, '1.0.0');
-      expect((await client.repository({ registry: basic.host, repository }).resolve('1.0.0')).digest).toBe(digest);
+      const digest = await pushSample(client, basic.host, repository, '2.0.0');
+      expect((await client.repository({ registry: basic.host, repository }).resolve('2.0.0')).digest).toBe(digest);
     } finally {
       await client.close();
     }
