@@ -3,7 +3,8 @@
  * Install benchmark: `rulesctl artifact install` of a rules artifact with a plugin dependency
  * (resolved through a file:// index) from a local docker-registry, spawning bin/rulesctl.js as a
  * user would. Cold = empty destination and state dirs; warm = the same dirs again, nothing
- * changed. Each is compared with `node -e 0` measured in the same run (process start-up floor).
+ * changed. Each is compared with `node -e 0` measured in the same run (process start-up floor);
+ * `rulesctl --version` shows how much of it is loading the CLI's modules.
  *
  *   npx tsc -p . && node bench/install.mjs [runs]
  *
@@ -81,10 +82,12 @@ try {
   const env = { PATH: process.env.PATH, HOME: work };
   const bin = join(root, 'bin', 'rulesctl.js');
   const floor = [];
+  const startup = [];
   const cold = [];
   const warm = [];
   for (let i = 0; i < runs; i++) {
     floor.push(time(process.execPath, ['-e', '0'], env).ms);
+    startup.push(time(process.execPath, [bin, '--version'], env).ms);
     const d = join(work, `run-${i}`);
     for (const s of ['rules', 'plugins', 'state']) await mkdir(join(d, s), { recursive: true });
     const argv = [bin, 'artifact', 'install', 'bench-rules', '--config', config, '--plain-http', '--log-level', 'warn',
@@ -97,9 +100,9 @@ try {
     warm.push(w.ms);
   }
   const f = median(floor);
-  const row = (name, xs) => `${name.padEnd(28)} median ${median(xs).toFixed(1).padStart(7)} ms  min ${Math.min(...xs).toFixed(1).padStart(7)} ms  ${(median(xs) / f).toFixed(2)}x node -e 0`;
+  const row = (name, xs) => `${name.padEnd(31)} median ${median(xs).toFixed(1).padStart(7)} ms  min ${Math.min(...xs).toFixed(1).padStart(7)} ms  ${(median(xs) / f).toFixed(2)}x node -e 0`;
   process.stdout.write(`rulesctl install bench (${runs} runs, node ${process.version}, rules + 2 MiB plugin dependency, local docker-registry)\n`);
-  process.stdout.write(`${row('node -e 0', floor)}\n${row('install cold', cold)}\n${row('install warm (nothing new)', warm)}\n`);
+  process.stdout.write(`${row('node -e 0', floor)}\n${row('rulesctl --version (start-up)', startup)}\n${row('install cold', cold)}\n${row('install warm (nothing new)', warm)}\n`);
 } finally {
   reg.child.kill();
   await rm(work, { recursive: true, force: true });
