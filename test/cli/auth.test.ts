@@ -29,7 +29,7 @@ async function pushSample(client: ReturnType<typeof createRegistryClient>, regis
   const config = Buffer.from('{"name":"sample","version":"1.0.0"}');
   const layer = Buffer.from(`rules ${Math.random()}`);
   const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer);
+  const layerDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer, { annotations: { 'org.opencontainers.image.title': 'sample.tar.gz' } });
   await repo.push(configDesc, config);
   await repo.push(layerDesc, layer);
   const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] };
@@ -173,7 +173,7 @@ printf '%s' "$input" | exec docker-credential-rulesctltest "$@"
     return dir;
   }
 
-  it('a real registry request (artifact verify resolving a tag) gets its credentials from the helper on PATH', async () => {
+  it('a real pull gets its credentials from the helper on PATH (and fails clearly without it)', async () => {
     const home = tmpDir('auth-helper');
     const repository = uniqueRepo('cli-helper');
     const pusher = createRegistryClient({ plainHttp: true, credentials: async () => ({ kind: 'basic', username: 'alice', password: 's3cret' }) });
@@ -184,11 +184,12 @@ printf '%s' "$input" | exec docker-credential-rulesctltest "$@"
     }
     ensureDir(join(home, '.docker'));
     writeFileSync(join(home, '.docker', 'config.json'), JSON.stringify({ credHelpers: { [basic.host]: 'rulesctlbasic' } }));
-    const argv = ['artifact', 'verify', `${basic.host}/${repository}:1.0.0`, '--key', join(home, 'none.pub'), '--ignore-tlog', '--plain-http'];
-    // With the helpers on PATH the tag resolves (then the missing key file fails the verification).
+    ensureDir(join(home, 'out'));
+    const argv = ['registry', 'pull', `${basic.host}/${repository}:1.0.0`, '--dest-dir', join(home, 'out'), '--plain-http', '--output', 'json'];
     const withHelper = await spawnCli(argv, { env: testEnv(home, {}, [helperDir(home), FIXTURE_HELPER_DIR]) });
-    expect(withHelper.stderr).toContain('cannot read');
-    expect(withHelper.stderr).not.toMatch(/unauthori[sz]ed|401/i);
+    expect(withHelper.stderr).not.toContain('Error');
+    expect(withHelper.code).toBe(0);
+    expect(JSON.parse(withHelper.stdout)).toMatchObject({ reference: `${basic.host}/${repository}:1.0.0` });
     // Without them: the configured helper cannot run, and the error says so.
     const without = await spawnCli(argv, { env: testEnv(home, { PATH: '/nonexistent' }) });
     expect(without.code).toBe(1);
