@@ -72,7 +72,7 @@ describe('artifact verify', () => {
     });
   });
 
-  it('takes the policy from the index entry when no policy flag is given (name and full ref)', async () => {
+  it('takes the policy from the index entry when no policy flag is given (name, full ref, semver range)', async () => {
     const home = tmpDir('verify-index');
     const a = await signedArtifact(home);
     const indexFile = join(home, 'index.yaml');
@@ -82,7 +82,7 @@ describe('artifact verify', () => {
       description: 'test', home: 'https://example.com', keywords: [], license: 'apache-2.0', maintainers: [], sources: [],
     }]));
     writeFileSync(join(home, 'falcoctl.yaml'), yaml.dump({ indexes: [{ name: 'test', url: `file://${indexFile}`, backend: 'file' }] }));
-    for (const ref of ['my-rules:1.0.0', a.ref]) {
+    for (const ref of ['my-rules:1.0.0', a.ref, 'my-rules:^1.0.0']) {
       const r = await spawnCli(['artifact', 'verify', ref, '--plain-http', '-o', 'json'], { env: testEnv(home) });
       expect(r.stderr).not.toContain('Error');
       expect(r.code).toBe(0);

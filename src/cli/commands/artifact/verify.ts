@@ -98,13 +98,14 @@ export function policyFromFlags(flags: VerifyFlags): SignaturePolicy | undefined
 }
 
 async function verify(rt: Runtime, cmd: Command, input: string, flags: VerifyFlags): Promise<VerifyReport> {
+  const fromFlags = policyFromFlags(flags);
   const settings = await loadSettings(rt, cmd);
   const index = lazyIndex(rt, settings);
-  const resolved = await resolveReference(input, { index, signal: rt.io.signal });
-  const fromFlags = policyFromFlags(flags);
-  const { policy, source } = fromFlags ? { policy: fromFlags, source: 'flags' } : await policyFromIndex(resolved, index);
   const access = createRegistryAccess(rt, settings, { plainHttp: flags.plainHttp === true });
   try {
+    const listTags = async (name: string, o: { signal?: AbortSignal }) => (await access.targets(parseRepository(name))).listTags?.(o) ?? [];
+    const resolved = await resolveReference(input, { index, listTags, signal: rt.io.signal });
+    const { policy, source } = fromFlags ? { policy: fromFlags, source: 'flags' } : await policyFromIndex(resolved, index);
     const { registry, repository } = resolved.reference;
     const target = await access.targets(resolved.reference);
     const digest = resolved.reference.digest ?? (await target.resolve(resolved.reference.tag ?? 'latest', { signal: rt.io.signal })).digest;
@@ -120,6 +121,12 @@ async function verify(rt: Runtime, cmd: Command, input: string, flags: VerifyFla
   } finally {
     await access.close();
   }
+}
+
+/** `registry/repository` → its parts (the registry is the part before the first `/`). */
+function parseRepository(name: string): { registry: string; repository: string } {
+  const slash = name.indexOf('/');
+  return { registry: name.slice(0, slash), repository: name.slice(slash + 1) };
 }
 
 function lazyIndex(rt: Runtime, settings: ResolvedSettings): () => Promise<MergedIndex> {
