@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { checkAllowedType, type ArtifactType } from '../artifact/media-types.js';
 import type { TargetPlatform } from '../artifact/resolve-manifest.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -14,7 +14,9 @@ import { recordInstall } from './record.js';
 import { planFrozen, planInstall, type Plan, type PlannedArtifact } from './plan.js';
 import { assertRequirements, loadFalcoVersions, type FetchVersions } from './requirements-gate.js';
 import { InstallSession, type IndexSource } from './session.js';
-import { placeAll, stageAll } from './stage.js';
+import { cleanStaleStaging } from './place.js';
+import { openScratch } from './scratch.js';
+import { placeAll, stageAll, type StagedArtifact } from './stage.js';
 import { verifyAll } from './verify-all.js';
 
 /** `rulesctl artifact install` as data (spec falcoctl.md §3, §6, §9; issue 5). */
@@ -112,19 +114,21 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   await assertDestinations(plan.artifacts.map(destOf));
   const signatures = await verifyAll(plan.artifacts, session, request, deps, log);
   const current = await Promise.all(plan.artifacts.map((a) => stillInstalled(request.stateDir, a.ref, a.inspected.rootDigest, destOf(a), signal)));
-  const staged = await stageAll(plan.artifacts.filter((_, i) => current[i] === undefined), destOf, {
-    signal, scratchDir: join(request.stateDir, '.rulesctl', 'work'),
-    onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
-  });
-  await placeAll(staged, { signal });
-  const results = plan.artifacts.map((a, i): InstalledArtifact => {
-    const s = staged.find((x) => x.artifact === a);
-    return {
-      name: a.name, ref: a.ref, digest: a.inspected.rootDigest, type: a.inspected.type, version: a.version,
-      files: s ? s.files.map((f) => f.path) : current[i]!, changedFiles: s ? s.changes.map((c) => c.target) : [], signature: signatures[i]!,
-    };
-  });
-  for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, destDir: s.destDir, files: s.files }, log, signal);
+  let results: InstalledArtifact[] = [];
+  const pending = plan.artifacts.filter((_, i) => current[i] === undefined);
+  const scratch = pending.length > 0 ? await openScratch(request.stateDir) : undefined;
+  try {
+    const staged = await stageAll(pending, destOf, {
+      signal, scratchDir: scratch?.dir ?? '',
+      onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
+    });
+    await placeAll(staged, { signal });
+    results = resultsOf(plan, staged, current, signatures);
+    for (const s of staged) await saveRecord(request.stateDir, { ref: s.artifact.ref, digest: s.artifact.inspected.rootDigest, destDir: s.destDir, files: s.files }, log, signal);
+  } finally {
+    await scratch?.release();
+  }
+  await cleanStale(results, request.stateDir);
   const lockFile = await recordInstall(plan, request, { log, now: deps.now, platformKey: PLATFORM_KEY(request.platform) });
   for (const r of results) {
     if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, directory: destOf(plan.artifacts.find((a) => a.name === r.name)!), files: r.changedFiles });
@@ -151,6 +155,23 @@ async function makePlan(session: InstallSession, request: InstallRequest): Promi
     });
   }
   return planFrozen(session, lock, { ...base, platform: PLATFORM_KEY(request.platform), source: request.lockFile });
+}
+
+function resultsOf(plan: Plan, staged: readonly StagedArtifact[], current: ReadonlyArray<string[] | undefined>, signatures: InstalledArtifact['signature'][]): InstalledArtifact[] {
+  return plan.artifacts.map((a, i) => {
+    const s = staged.find((x) => x.artifact === a);
+    return {
+      name: a.name, ref: a.ref, digest: a.inspected.rootDigest, type: a.inspected.type, version: a.version,
+      files: s ? s.files.map((f) => f.path) : current[i]!, changedFiles: s ? s.changes.map((c) => c.target) : [], signature: signatures[i]!,
+    };
+  });
+}
+
+/** Staging files a killed install or follow left next to our files and state (dead pids only, place.ts). */
+async function cleanStale(results: readonly InstalledArtifact[], stateDir: string): Promise<void> {
+  const dirs = new Set(results.flatMap((r) => r.files.map((f) => dirname(f))));
+  dirs.add(join(stateDir, '.falcoctl', 'artifact-state')).add(join(stateDir, '.rulesctl', 'installed'));
+  for (const dir of dirs) await cleanStaleStaging(dir);
 }
 
 async function saveRecord(stateDir: string, rec: InstalledRecord, log: Logger, signal: AbortSignal | undefined): Promise<void> {

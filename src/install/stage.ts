@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DestinationView } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
@@ -21,7 +21,7 @@ export interface StagedArtifact {
 
 /**
  * Streams each artifact's layer (verified by the Target) through the safe extractor
- * (src/artifact/extract.ts, spec §3) into `scratchDir` (under the state dir), checks every path
+ * (src/artifact/extract.ts, spec §3) into `scratchDir` (src/install/scratch.ts), checks every path
  * against the real destination (no symlink on the way, no file/directory swap), and lists the
  * files that differ. Nothing is written to a destination here; on any failure every extraction
  * is removed.
@@ -34,8 +34,6 @@ export async function stageAll(
   const staged: StagedArtifact[] = [];
   if (artifacts.length === 0) return staged;
   try {
-    await mkdir(opts.scratchDir, { recursive: true, mode: 0o700 });
-    await removeStale(opts.scratchDir);
     for (const a of artifacts) {
       opts.onPull?.(a);
       const { target, layer } = a.inspected;
@@ -56,18 +54,6 @@ export async function stageAll(
   } catch (err) {
     await discardAll(staged);
     throw err;
-  }
-}
-
-const STALE_MS = 60 * 60 * 1000;
-
-/** Extractions left by a killed install (older than an hour; a running one is younger). */
-async function removeStale(scratchDir: string): Promise<void> {
-  for (const name of await readdir(scratchDir).catch(() => [] as string[])) {
-    if (!name.startsWith('.rulesctl-staging-')) continue;
-    const p = join(scratchDir, name);
-    const info = await stat(p).catch(() => undefined);
-    if (info !== undefined && Date.now() - info.mtimeMs > STALE_MS) await rm(p, { recursive: true, force: true });
   }
 }
 

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Scratch directories of this process still in use. */
+const active = new Set<string>();
+const NAME = /^(\d+)-[0-9a-f]+$/;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A private extraction area `<stateDir>/.rulesctl/work/<pid>-<random>` (never a destination).
+ * Areas left by processes that no longer run (kill -9, OOM; our own pid reused by a restarted
+ * container counts as gone unless in use here) are removed first. Returns the path and a
+ * release function that removes it.
+ */
+export async function openScratch(stateDir: string): Promise<{ dir: string; release(): Promise<void> }> {
+  const base = join(stateDir, '.rulesctl', 'work');
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  for (const name of await readdir(base).catch(() => [] as string[])) {
+    const m = NAME.exec(name);
+    const path = join(base, name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    const stale = pid === process.pid ? !active.has(path) : !isAlive(pid);
+    if (stale) await rm(path, { recursive: true, force: true });
+  }
+  const dir = join(base, `${process.pid}-${randomBytes(4).toString('hex')}`);
+  active.add(dir);
+  await mkdir(dir, { mode: 0o700 });
+  return {
+    dir,
+    async release() {
+      active.delete(dir);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
