@@ -1,28 +1,16 @@
-import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import { Parser } from 'tar';
 import { isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../../../errors.js';
-import { buildArtifact, type BuiltArtifact } from '../../../artifact/build.js';
-import type { ArtifactConfig } from '../../../artifact/config.js';
-import { applyDependsOn, applyRequires } from '../../../artifact/config-flags.js';
-import { rulesfileConfig } from '../../../artifact/config-rules.js';
-import { createdFromEpoch } from '../../../artifact/manifest.js';
+import type { BuiltArtifact } from '../../../artifact/build.js';
+import { createdFromSourceDateEpoch, prepareArtifact, publishArtifact, type PublishRequest } from '../../../artifact/publish.js';
+import type { PushEvent } from '../../../artifact/push.js';
 import { ARTIFACT_TYPES, type ArtifactType } from '../../../artifact/media-types.js';
-import { isTarGz } from '../../../artifact/pack.js';
-import { pushArtifact, type PushEvent } from '../../../artifact/push.js';
 import { isStrictVersion } from '../../../artifact/semver.js';
 import { floatingTags, planTags } from '../../../artifact/tags.js';
-import { formatRulesProblem, validateRules } from '../../../artifact/validate-rules.js';
 import { anonymous } from '../../../oci/auth/types.js';
 import { orasPushArtifact } from '../../../oci/oras-cli/backend.js';
 import { parseReference, type Reference } from '../../../oci/reference.js';
 import { createRegistryClient } from '../../../oci/registry/client.js';
-import { readSigningKey } from '../../../signature/keys.js';
-import { signArtifact } from '../../../signature/sign.js';
 import type { CliIO } from '../../io.js';
 import { createRegistryAccess, loadSettings } from '../../context.js';
 import { addOutputOption } from '../../options/output.js';
@@ -122,49 +110,42 @@ export function parsePushRequest(reference: string, files: string[], o: Record<s
 
 /** The created annotation: SOURCE_DATE_EPOCH when set (an integer), else the Unix epoch. */
 export function createdFor(env: Record<string, string | undefined>): string {
-  const raw = env.SOURCE_DATE_EPOCH;
-  if (raw === undefined || raw === '') return createdFromEpoch(0);
-  if (!/^\d+$/.test(raw)) {
-    throw new RulesctlError(ErrorCodes.USAGE, `invalid SOURCE_DATE_EPOCH "${raw}": expected a Unix time in seconds`, { hint: 'for example SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' });
-  }
-  return createdFromEpoch(Number(raw));
+  return createdFromSourceDateEpoch(env.SOURCE_DATE_EPOCH);
 }
 
 async function runPush(rt: Runtime, cmd: Command, req: PushRequest): Promise<void> {
   const signal = rt.io.signal;
   const settings = await loadSettings(rt, cmd);
-  const config = await configFor(rt, req);
-  const built = await buildArtifact({
-    type: req.type, files: req.files, name: req.name, version: req.version,
-    ...(config.dependencies ? { dependencies: config.dependencies } : {}),
-    ...(config.requirements ? { requirements: config.requirements } : {}),
-    ...(req.annotationSource ? { annotationSource: req.annotationSource } : {}),
-    created: createdFor(rt.io.env), signal,
-  });
   const access = createRegistryAccess(rt, settings, req.registry);
   const progress = progressFor(rt.io.stderr, rt.globals.logFormat);
+  const reference = req.ref.digest ?? req.ref.tag;
+  const publish: PublishRequest = {
+    type: req.type, version: req.version, name: req.name, files: req.files, dependsOn: req.dependsOn, requires: req.requires,
+    tags: req.tags, validate: req.validate, created: createdFor(rt.io.env), repository: `${req.ref.registry}/${req.ref.repository}`,
+    ...(reference ? { reference } : {}),
+    ...(req.annotationSource ? { annotationSource: req.annotationSource } : {}),
+    ...(req.signKey ? { signKey: req.signKey } : {}),
+  };
+  let built: BuiltArtifact | undefined;
   try {
-    const reference = req.ref.digest ?? req.ref.tag;
     let tags: string[];
     if (chooseBackend(req.registry, settings) === 'oras') {
+      built = await buildForOras(rt, publish);
       const plan = planTags(reference, req.tags);
       await orasPushArtifact(await orasSessionFor(rt, settings, req.registry, req.ref.registry), built, req.ref, plan);
       tags = [plan.first, ...plan.then.filter((t) => t !== plan.first)];
     } else {
       const target = await access.targets(req.ref);
-      const onProgress = progressHandler(rt, progress);
-      ({ tags } = await pushArtifact(target, built, { tags: req.tags, ...(reference ? { reference } : {}), signal, onProgress }));
+      const result = await publishArtifact(target, publish, { signal, logger: rt.logger, onProgress: progressHandler(rt, progress) });
+      built = result.built;
+      tags = result.tags;
     }
     progress.finish();
-    if (req.signKey) {
-      const key = await readSigningKey(req.signKey, { signal });
-      await signArtifact({ target: await access.targets(req.ref), repository: `${req.ref.registry}/${req.ref.repository}`, digest: built.root.descriptor.digest, key, signal });
-      rt.logger.info('Artifact signed', { digest: built.root.descriptor.digest });
-    }
-    const warning = await visibilityWarning(req.ref, built.root.descriptor.digest, async () => {
+    const digest = built.root.descriptor.digest;
+    const warning = await visibilityWarning(req.ref, digest, async () => {
       const client = createRegistryClient({ credentials: anonymous, env: rt.io.env, signal });
       try {
-        await client.repository(req.ref).headManifest(built.root.descriptor.digest, { signal });
+        await client.repository(req.ref).headManifest(digest, { signal });
       } finally {
         await client.close();
       }
@@ -174,59 +155,14 @@ async function runPush(rt: Runtime, cmd: Command, req: PushRequest): Promise<voi
   } finally {
     progress.finish();
     await access.close();
-    await built.dispose();
+    await built?.dispose();
   }
 }
 
-/** The artifact config: from the rules file (validated unless --no-validate) or from the flags only. */
-async function configFor(rt: Runtime, req: PushRequest): Promise<ArtifactConfig> {
-  let config: ArtifactConfig = { name: req.name, version: req.version };
-  const file = req.files[0];
-  const archive = file !== undefined && (await isTarGz(file.path, { signal: rt.io.signal }));
-  if (req.type === 'rulesfile' && archive && req.validate) {
-    for (const entry of await rulesInArchive(file.path, rt.io.signal)) checkRules(rt, entry.text, `${file.path}/${entry.name}`);
-  }
-  if (req.type !== 'rulesfile' || req.files.length !== 1 || !file || archive) {
-    if (req.dependsOn.length) config = applyDependsOn(config, req.dependsOn);
-    if (req.requires.length) config = applyRequires(config, req.requires);
-    return config;
-  }
-  const text = await readFile(file.path, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    throw new RulesctlError(ErrorCodes.IO, `cannot read "${file.path}": ${err.code ?? err.message}`, { hint: 'check the path of the rules file' });
-  });
-  if (req.validate) checkRules(rt, text, file.path);
-  const derived = rulesfileConfig({ yamlText: text, file: file.path, name: req.name, version: req.version, dependsOn: req.dependsOn, requires: req.requires });
-  for (const w of derived.warnings) rt.logger.warn(w);
-  return derived.config;
-}
-
-const MAX_RULES_FILE_BYTES = 16 * 1024 * 1024;
-
-/** The `.yaml`/`.yml` regular files of a rules tar.gz (plugins CI ruleset archives), for validation. */
-async function rulesInArchive(path: string, signal: AbortSignal): Promise<{ name: string; text: string }[]> {
-  const found: { name: string; text: string }[] = [];
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (e) => {
-      if (e.type !== 'File' || !/\.ya?ml$/i.test(e.path) || e.size > MAX_RULES_FILE_BYTES) return void e.resume();
-      const chunks: Buffer[] = [];
-      e.on('data', (c: Buffer) => chunks.push(c));
-      e.on('end', () => found.push({ name: e.path, text: Buffer.concat(chunks).toString('utf8') }));
-    },
-  });
-  await pipeline(createReadStream(path), createGunzip(), parser as unknown as NodeJS.WritableStream, { signal });
-  return found;
-}
-
-function checkRules(rt: Runtime, text: string, file: string): void {
-  const problems = validateRules(text, file);
-  for (const p of problems.filter((x) => x.severity === 'warning')) rt.logger.warn(formatRulesProblem(p));
-  const errors = problems.filter((p) => p.severity === 'error');
-  if (errors.length === 0) return;
-  throw new RulesctlError(ErrorCodes.INVALID_RULES, `invalid rules file "${file}", nothing was pushed:\n  ${errors.map(formatRulesProblem).join('\n  ')}`, {
-    hint: 'fix the lines above, or push anyway with --no-validate',
-    details: { file, problems: errors },
-  });
+/** The oras backend pushes what the native builder built (same bytes, same digests); signing is native only. */
+async function buildForOras(rt: Runtime, req: PublishRequest): Promise<BuiltArtifact> {
+  if (req.signKey) throw new RulesctlError(ErrorCodes.USAGE, '--sign is not supported with --backend oras', { hint: 'push with the native backend to sign' });
+  return prepareArtifact(req, { signal: rt.io.signal, logger: rt.logger });
 }
 
 /** falcoctl's per-blob logs (`Pushing layer <12 hex>`, `<12 hex>: layer already exists`) and the bars. */
