@@ -16,11 +16,12 @@ import { readFileSync } from 'node:fs';
 import { cleanup, onCleanup } from './lib/cleanup.mjs';
 import { load, machineInfo } from './lib/machine.mjs';
 import { measure } from './lib/measure.mjs';
+import { snapshotBuild } from './lib/snapshot.mjs';
 import { fmt, median, parseArgs, table } from './lib/stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const BIN = join(ROOT, 'bin', 'rulesctl.js');
+let BIN = join(ROOT, 'bin', 'rulesctl.js'); // replaced by a private snapshot of the build
 const opts = parseArgs(process.argv.slice(2), { runs: '20', warmup: '3', trace: false, json: '' });
 const runs = Number(opts.runs);
 
@@ -28,6 +29,9 @@ const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-bench-startup-'));
 onCleanup(() => rm(tmp, { recursive: true, force: true }));
 // A clean HOME/XDG so the user's config and indexes do not change what `artifact list` reads.
 const env = { ...process.env, HOME: tmp, XDG_CONFIG_HOME: join(tmp, '.config'), XDG_CACHE_HOME: join(tmp, '.cache'), NO_COLOR: '1' };
+
+// A private copy of the build: others rebuilding dist/ meanwhile must not break or skew the runs.
+BIN = join(await snapshotBuild(ROOT, tmp), 'bin', 'rulesctl.js');
 
 const commands = [
   { name: 'node -e 0', args: ['-e', '0'], ref: true },

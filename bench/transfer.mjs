@@ -21,11 +21,13 @@ import { pluginArtifact, writeLayout, writeRandomFile, writeTarGz } from './lib/
 import { blobDir, repoDir, startRegistry } from './lib/registry.mjs';
 import { fmt, humanSize, median, parseArgs, parseSize, table } from './lib/stats.mjs';
 import { cliSupports } from './lib/cli.mjs';
+import { snapshotBuild } from './lib/snapshot.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const HELPER = join(HERE, 'lib', 'rulesctl-transfer.mjs');
-const BIN = join(ROOT, 'bin', 'rulesctl.js');
+let BIN = join(ROOT, 'bin', 'rulesctl.js'); // replaced by the snapshot's
+let HELPER_ENV = process.env;
 const TAG = '1.0.0';
 
 const opts = parseArgs(process.argv.slice(2), { size: '256M', runs: '3', warmup: '1', json: '', cli: true });
@@ -105,9 +107,9 @@ async function benchSize(size, reg, tmp, cli) {
     { phase: 'push', name: 'skopeo copy oci: docker://', ref: 'skopeo',
       run: (repo) => measure('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layoutDir}:${TAG}`, `docker://${reg.host}/${repo}:${TAG}`]) },
     { phase: 'push', name: 'rulesctl lib push (file stream)', rulesctl: true, target: true,
-      run: (repo) => measure(process.execPath, [HELPER, 'push', reg.host, repo, TAG, layoutDir]) },
+      run: (repo) => measure(process.execPath, [HELPER, 'push', reg.host, repo, TAG, layoutDir], { env: HELPER_ENV }) },
     { phase: 'push', name: 'rulesctl lib copy(layout→reg)', rulesctl: true,
-      run: (repo) => measure(process.execPath, [HELPER, 'push-copy', reg.host, repo, TAG, layoutDir]) },
+      run: (repo) => measure(process.execPath, [HELPER, 'push-copy', reg.host, repo, TAG, layoutDir], { env: HELPER_ENV }) },
     ...(cli.push ? [{ phase: 'push', name: 'rulesctl registry push (CLI)', rulesctl: true,
       run: (repo) => measure(process.execPath, [BIN, ...cli.pushArgs(`${reg.host}/${repo}:${TAG}`, pluginFile)]) }] : []),
 
@@ -120,11 +122,11 @@ async function benchSize(size, reg, tmp, cli) {
     { phase: 'pull', name: 'skopeo copy docker:// oci:', ref: 'skopeo',
       run: (o) => measure('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${pullSrc}:${TAG}`, `oci:${o}:${TAG}`]) },
     { phase: 'pull', name: 'rulesctl lib fetch→file', rulesctl: true, target: true,
-      run: (o) => measure(process.execPath, [HELPER, 'pull', reg.host, pullRepo, TAG, o]) },
+      run: (o) => measure(process.execPath, [HELPER, 'pull', reg.host, pullRepo, TAG, o], { env: HELPER_ENV }) },
     { phase: 'pull', name: 'node+undici loop (reference)', helper: true,
-      run: (o) => measure(process.execPath, [HELPER, 'pull-raw', reg.host, pullRepo, pullLayer.digest, o]) },
+      run: (o) => measure(process.execPath, [HELPER, 'pull-raw', reg.host, pullRepo, pullLayer.digest, o], { env: HELPER_ENV }) },
     { phase: 'pull', name: 'rulesctl lib copy(reg→layout)', rulesctl: true,
-      run: (o) => measure(process.execPath, [HELPER, 'pull-copy', reg.host, pullRepo, TAG, o]) },
+      run: (o) => measure(process.execPath, [HELPER, 'pull-copy', reg.host, pullRepo, TAG, o], { env: HELPER_ENV }) },
     ...(cli.pull ? [{ phase: 'pull', name: 'rulesctl registry pull (CLI)', rulesctl: true,
       run: async (o) => { await mkdir(o, { recursive: true }); return measure(process.execPath, [BIN, ...cli.pullArgs(`${pullSrc}:${TAG}`, o)]); } }] : []),
   ];
@@ -135,9 +137,12 @@ async function benchSize(size, reg, tmp, cli) {
     try {
       await runTool(t, record);
     } catch (err) {
-      if (!t.mayFail) throw err;
-      t.error = String(err.message).split('\n').filter((l) => /curl:|error/i.test(l))[0] ?? 'failed';
-      console.error(`${t.name}: ${t.error}`);
+      // A failing tool is reported, never fatal: curl --data-binary runs out of memory at 1 GiB
+      // (skipped from then on); anything else is counted and tried again in the next run.
+      const why = String(err.message).split('\n').filter((l) => /curl:|error/i.test(l))[0] ?? String(err.message).split('\n')[0];
+      console.error(`${t.name}: failed: ${why}`);
+      if (t.mayFail) t.error = why;
+      else (t.failures ??= []).push(why);
     }
   };
   const runTool = async (t, record) => {
@@ -188,6 +193,10 @@ function report({ size, tools, loads }) {
         rows.push([t.name, `failed: ${t.error}`.slice(0, 40), '', '', '', '', '', '', '']);
         continue;
       }
+      if (!t.samples.length) {
+        rows.push([t.name, `failed ${t.failures?.length ?? 0}x: ${t.failures?.[0] ?? ''}`.slice(0, 60), '', '', '', '', '', '', '']);
+        continue;
+      }
       const s = med(t, 'seconds');
       const inproc = t.rulesctl || t.helper ? median(t.samples.map((x) => { try { return JSON.parse(x.stdout.trim().split('\n').pop()).transferMs / 1000; } catch { return NaN; } })) : NaN;
       rows.push([t.name, fmt(s), fmt(Math.min(...t.samples.map((x) => x.seconds))), fmt(mib / s, 0), fmt(s / curl, 2), fmt(s / skopeo, 2),
@@ -195,6 +204,7 @@ function report({ size, tools, loads }) {
     }
     lines.push(table(rows), '');
   }
+  for (const t of tools) if (t.failures?.length && t.samples.length) lines.push(`${t.name}: failed in ${t.failures.length} run(s): ${t.failures[0]}`);
   lines.push('x curl: ratio to curl --data-binary (push; curl -T when --data-binary failed) and to curl | tee | sha256sum (pull)');
   lines.push(`runs: ${Math.max(...tools.map((t) => t.samples.length))} per tool; load average at the start of each run: ${loads.join(' | ')}`);
   return lines.join('\n');
@@ -237,6 +247,9 @@ function verdicts(results) {
 const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-bench-transfer-'));
 onCleanup(() => rm(tmp, { recursive: true, force: true }));
 try {
+  const snap = await snapshotBuild(ROOT, tmp);
+  BIN = join(snap, 'bin', 'rulesctl.js');
+  HELPER_ENV = { ...process.env, RULESCTL_ROOT: snap };
   const reg = await startRegistry(join(tmp, 'registry'));
   onCleanup(() => reg.stop());
   const cli = opts.cli ? await cliSupports(BIN, reg, join(tmp, 'cli-probe')) : { push: false, pull: false, pushWhy: '--cli=false', pullWhy: '--cli=false' };

@@ -13,11 +13,14 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
 
+// $RULESCTL_ROOT: the build to use (bench/transfer.mjs passes its private snapshot); default this repo.
+const ROOT = process.env.RULESCTL_ROOT ? pathToFileURL(`${process.env.RULESCTL_ROOT}/`) : new URL('../../', import.meta.url);
 const t0 = performance.now();
-const { createRegistryClient } = await import('../../dist/oci/registry/client.js');
-const { copy } = await import('../../dist/oci/copy.js');
-const { openLayout } = await import('../../dist/oci/layout/store.js');
+const { createRegistryClient } = await import(new URL('dist/oci/registry/client.js', ROOT).href);
+const { copy } = await import(new URL('dist/oci/copy.js', ROOT).href);
+const { openLayout } = await import(new URL('dist/oci/layout/store.js', ROOT).href);
 const importMs = performance.now() - t0;
 
 const [mode, host, repository, tag, path] = process.argv.slice(2);
@@ -66,7 +69,7 @@ if (mode === 'push') {
   }
   bytes = layer.size;
 } else if (mode === 'pull-raw') {
-  const { request } = await import('undici');
+  const { request } = await import(new URL('node_modules/undici/index.js', ROOT).href);
   const { createHash } = await import('node:crypto');
   const res = await request(`http://${host}/v2/${repository}/blobs/${tag}`);
   if (res.statusCode !== 200) throw new Error(`GET blob: ${res.statusCode}`);
