@@ -53,7 +53,8 @@ describe('artifact follow', () => {
     // At most one check could have been in flight when the push finished; the next one installs.
     expect(between.filter(isMsg('Nothing to do, artifact already up to date.')).length).toBeLessThanOrEqual(1);
     expect(f.lines().some((l) => /^Rules changes: rules \+320 -300 ~0/.test(String(l.msg)))).toBe(true);
-    await falco.waitForReload((r) => r.reads.some((x) => x.sha256 === sha(B)));
+    const sawB = (r: { reads: { sha256: string }[] }) => r.reads.some((x) => x.sha256 === sha(B));
+    if (!falco.reloads.some(sawB)) await falco.waitForReload(sawB, 10_000);
     await falco.stopHammer();
     expect(falco.hammerReads).toBeGreaterThan(10);
     expect(falco.hammerFailures).toEqual([]);
