@@ -59,4 +59,28 @@ describe('artifact follow request budget', () => {
     }
     expect(readFileSync(join(d.rules, 'r0.yaml'), 'utf8')).toBe(rules('r0', 5));
   });
+
+  it('backs off a throttled ref (429 Retry-After) without delaying the others', async () => {
+    const open = getRegistries().open;
+    proxy = await startFaultProxy({ upstream: open.url });
+    const [slow, fast] = [uniqueRepo('follow/throttled'), uniqueRepo('follow/free')];
+    await pushRules(open.host, slow, '1', rules('s', 2), { fileName: 's.yaml' });
+    await pushRules(open.host, fast, '1', rules('f', 2), { fileName: 'f.yaml' });
+    proxy.setRules([{ kind: 'respond', method: 'HEAD', path: new RegExp(`^/v2/${slow}/manifests/`), status: 429, headers: { 'retry-after': '1' }, body: { errors: [{ code: 'TOOMANYREQUESTS', message: 'slow down' }] } }]);
+    const d = followDirs();
+    falco = await startFalcoStandIn();
+    const [slowRef, fastRef] = [`${proxy.host}/${slow}:1`, `${proxy.host}/${fast}:1`];
+    const f = spawnCli(followArgs(d, falco.versionsUrl, [slowRef, fastRef], ['--log-level', 'debug']), d);
+    const backing = await f.waitFor((l) => l.level === 'WARN' && l.msg === 'Backing off' && l.followerName === slowRef, 30_000);
+    expect(Number(backing.waitMs)).toBeGreaterThanOrEqual(1000);
+    const fastChecks = () => f.lines().filter((l) => l.followerName === fastRef && /Nothing to do|Found new/.test(String(l.msg))).length;
+    const end = Date.now() + 20_000;
+    while (fastChecks() < 5 && Date.now() < end) await delay(50);
+    f.proc.kill('SIGTERM');
+    expect((await f.proc).exitCode).toBe(0);
+    expect(fastChecks()).toBeGreaterThanOrEqual(5);
+    expect(readFileSync(join(d.rules, 'f.yaml'), 'utf8')).toBe(rules('f', 2));
+    const warn = f.lines().find((l) => l.level === 'WARN' && l.msg === 'Unable to check for a new artifact version' && l.followerName === slowRef);
+    expect(String(warn?.reason)).toMatch(/429|TOOMANYREQUESTS|slow down/i);
+  });
 });
