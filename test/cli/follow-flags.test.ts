@@ -120,4 +120,22 @@ describe('artifact follow flags', () => {
     expect(readFileSync(join(d.rules, 'falco_rules.yaml'), 'utf8')).toBe(rules('uid', 2));
     expect(readdirSync(d.root).sort()).toEqual(['falcoctl.yaml', 'home', 'plugins', 'rules', 'state', 'tmp']);
   });
+
+  it('accumulates repeated --allowed-types and skips a type that is not allowed', async () => {
+    const open = getRegistries().open;
+    const repo = uniqueRepo('follow/types');
+    await pushRules(open.host, repo, '1', rules('t', 2));
+    const d = followDirs();
+    const args = followArgs(d, falco.versionsUrl, [`${open.host}/${repo}:1`]).filter((a, i, all) => a !== '--allowed-types' && all[i - 1] !== '--allowed-types');
+    const f = spawnCli([...args, '--allowed-types', 'plugin', '--allowed-types', 'asset'], d);
+    const warn = await f.waitFor((l) => l.level === 'WARN' && /type not permitted|not permitted/.test(String(l.msg)));
+    expect(warn.reason).toBe('type-not-allowed');
+    f.proc.kill('SIGTERM');
+    await f.proc;
+    expect(readdirSync(d.rules)).toEqual([]);
+    const g = spawnCli([...args, '--allowed-types', 'plugin', '--allowed-types', 'rulesfile'], d);
+    await g.waitFor((l) => l.msg === 'Artifact correctly installed');
+    g.proc.kill('SIGTERM');
+    await g.proc;
+  });
 });

@@ -24,7 +24,8 @@ import type { ResolvedSettings } from '../../../config/load.js';
 import type { TargetFactory } from '../../../oci/targets.js';
 import type { ArtifactType } from '../../../artifact/media-types.js';
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
+// Repeated --allowed-types accumulate (falcoctl); one comma string for the settings parser.
+const collect = (v: string, prev?: string) => (prev ? `${prev},${v}` : v);
 
 /** `rulesctl artifact follow [REF...]` (falcoctl.md §6, §11; the sidecar of §13). */
 export function followCommand(io: CliIO, action: ActionWrapper): Command {
