@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { execa, type ResultPromise } from 'execa';
 import { buildArtifact } from '../../../src/artifact/build.js';
 import type { ArtifactDependency } from '../../../src/artifact/config.js';
 import { FalcoMediaTypes, type ArtifactType } from '../../../src/artifact/media-types.js';
@@ -152,4 +154,81 @@ export function errorOf(stderr: string, stdout = ''): { code?: string; message: 
   }
   const m = /^Error: (.*)$/m.exec(stderr);
   return { message: m?.[1] ?? '' };
+}
+
+export const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'rulesctl.js');
+
+export interface Child {
+  proc: ResultPromise;
+  /** JSON log lines of stderr so far (non-JSON lines as `{ msg, level: 'RAW' }`). */
+  lines: Record<string, unknown>[];
+  /** Resolves with the first line matching `pred` (rejects after `timeoutMs`). */
+  waitFor(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+}
+
+/** Spawns `node bin/rulesctl.js --log-format json ...args` (the built dist/) with exactly `env`. */
+export function spawnRulesctl(args: string[], env: Record<string, string | undefined>): Child {
+  const proc = execa(process.execPath, [BIN, '--log-format', 'json', ...args], { env, extendEnv: false, reject: false, buffer: false });
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  proc.stderr?.setEncoding('utf8');
+  proc.stderr?.on('data', (chunk: string) => {
+    buf += chunk;
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: line, level: 'RAW' });
+      }
+    }
+  });
+  proc.stdout?.resume();
+  return {
+    proc, lines,
+    async waitFor(pred, timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = lines.find(pred);
+        if (hit) return hit;
+        if (Date.now() > end) throw new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`);
+        await delay(10);
+      }
+    },
+  };
+}
+
+/**
+ * Reads `files` every `everyMs` until stopped: each read must be absent (ENOENT) or hash to one of
+ * `known` (whole old or whole new). Returns the failures and the number of reads.
+ */
+export function hammer(files: () => string[], known: Set<string>, everyMs = 2): { stop(): { reads: number; failures: string[] } } {
+  let reads = 0;
+  const failures: string[] = [];
+  const timer = setInterval(() => {
+    for (const f of files()) {
+      try {
+        const h = fileSha(f);
+        reads++;
+        if (!known.has(h)) failures.push(`${f}: unknown content ${h.slice(0, 12)}`);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') failures.push(`${f}: ${(err as Error).message}`);
+      }
+    }
+  }, everyMs);
+  return { stop: () => { clearInterval(timer); return { reads, failures }; } };
+}
+
+/** Runs `fn(i)` for i in [0, n) with at most `lanes` at a time. */
+export async function inLanes<T>(n: number, lanes: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array<T>(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(lanes, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await fn(i);
+    }
+  }));
+  return out;
 }
