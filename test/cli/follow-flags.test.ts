@@ -138,4 +138,25 @@ describe('artifact follow flags', () => {
     g.proc.kill('SIGTERM');
     await g.proc;
   });
+
+  it('sends --reload-signal to the pid in --falco-pid-file after an update', async () => {
+    const open = getRegistries().open;
+    const repo = uniqueRepo('follow/hup');
+    await pushRules(open.host, repo, '1', rules('h', 2));
+    const d = followDirs();
+    const fakeFalco = execa('node', ['-e', "process.on('SIGHUP', () => console.log('SIGHUP received, restarting...')); setInterval(() => {}, 1000);"], { reject: false });
+    const lines: string[] = [];
+    fakeFalco.stdout?.on('data', (c: Buffer) => lines.push(c.toString()));
+    const pidFile = join(d.root, 'falco.pid');
+    writeFileSync(pidFile, `${fakeFalco.pid}\n`);
+    const f = spawnCli(followArgs(d, falco.versionsUrl, [`${open.host}/${repo}:1`], ['--reload-signal', 'SIGHUP', '--falco-pid-file', pidFile]), d);
+    await f.waitFor((l) => l.msg === 'Artifact correctly installed');
+    const end = Date.now() + 5000;
+    while (!lines.join('').includes('SIGHUP received') && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+    f.proc.kill('SIGTERM');
+    await f.proc;
+    fakeFalco.kill('SIGKILL');
+    await fakeFalco;
+    expect(lines.join('')).toContain('SIGHUP received, restarting...');
+  });
 });
