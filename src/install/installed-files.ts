@@ -18,6 +18,7 @@ export interface InstalledRecord {
   files: Array<{ path: string; digest: string; mode: number; size: number }>;
 }
 
+/** `<stateDir>/.rulesctl/installed/<hex sha256(ref)>.json`. */
 export function recordPath(stateDir: string, ref: string): string {
   return join(stateDir, '.rulesctl', 'installed', `${createHash('sha256').update(ref).digest('hex')}.json`);
 }
@@ -37,6 +38,7 @@ export async function fileMatches(path: string, f: { size: number; mode: number;
   return (await sha256File(path, signal)) === f.digest;
 }
 
+/** The record of `ref`, or undefined when missing, unreadable or for another ref. */
 export async function readRecord(stateDir: string, ref: string, signal?: AbortSignal): Promise<InstalledRecord | undefined> {
   try {
     const doc = JSON.parse(await readFile(recordPath(stateDir, ref), { encoding: 'utf8', signal })) as InstalledRecord;

@@ -57,6 +57,7 @@ export async function stageAll(
   }
 }
 
+/** Removes the extractions of `staged` (never touches destinations). */
 export async function discardAll(staged: readonly StagedArtifact[]): Promise<void> {
   await Promise.all(staged.map((s) => discardArchive(s.archive)));
 }
