@@ -125,7 +125,8 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
         allowedTypes: settings.get('artifact.allowedTypes'),
         noVerify: settings.get('artifact.noVerify'),
         reload: reloadSignal ? () => sendReloadSignal(pidFile, { signal: reloadSignal }) : undefined,
-        verify: healthUrl ? () => checkFalcoHealth(healthUrl, { signal: rt.io.signal }) : undefined,
+        // Not the shutdown signal: a SIGTERM during the check must not turn a good update into a rollback.
+        verify: healthUrl ? () => checkFalcoHealth(healthUrl, { signal: AbortSignal.timeout(10_000) }) : undefined,
       }));
     }
     if (listen) {
