@@ -21,7 +21,8 @@ export function infoCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('info')
     .description('Retrieve the tags of artifacts from their registries')
     .argument('<ref...>', 'index names or full references')
-    .option('--plain-http', 'allow plain HTTP connections to the registry', false);
+    .option('--plain-http', 'allow plain HTTP connections to the registry', false)
+    .addHelpText('after', '\nExamples:\n  rulesctl artifact info falco-rules\n  rulesctl artifact info ghcr.io/falcosecurity/plugins/plugin/json');
   addOutputOption(cmd);
   return cmd.action(action(io, async (rt, args, c) => {
     const settings = await loadSettings(rt, c);

@@ -12,6 +12,7 @@ import { artifactTable, rowOf } from './search.js';
 export function listCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('list').alias('ls')
     .description('List all artifacts of the configured indexes')
+    .addHelpText('after', '\nExamples:\n  rulesctl artifact list\n  rulesctl artifact list --type plugin --index falcosecurity -o json')
     .option('--type <type>', 'only artifacts of this type (rulesfile, plugin, asset)')
     .option('--index <name>', 'only artifacts of this index');
   addOutputOption(cmd);

@@ -11,7 +11,8 @@ import { editConfigIndexes } from './add.js';
 export function indexRemoveCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('remove').alias('rm')
     .description('Remove indexes from the local cache and the config file')
-    .argument('<name...>', 'names of the indexes');
+    .argument('<name...>', 'names of the indexes')
+    .addHelpText('after', '\nExamples:\n  rulesctl index remove falcosecurity\n  rulesctl index rm mine other');
   addOutputOption(cmd);
   return cmd.action(action(io, async (rt, args) => {
     const names = args[0] as string[];

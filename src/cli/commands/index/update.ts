@@ -13,7 +13,8 @@ import { printResult } from '../../output/print.js';
 export function indexUpdateCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('update')
     .description('Update indexes in the local cache (all when no name is given)')
-    .argument('[name...]', 'names of the indexes');
+    .argument('[name...]', 'names of the indexes')
+    .addHelpText('after', '\nExamples:\n  rulesctl index update falcosecurity\n  rulesctl index update');
   addOutputOption(cmd);
   return cmd.action(action(io, async (rt, args) => {
     const cacheDir = defaultCacheDir(homeOf(rt));
