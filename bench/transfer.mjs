@@ -183,6 +183,7 @@ function report({ size, tools, loads }) {
   const mib = size / 1024 ** 2;
   const med = (t, k) => median(t.samples.map((s) => s[k]));
   const lines = [];
+  const notes = [];
   for (const phase of ['push', 'pull']) {
     const ts = tools.filter((t) => t.phase === phase);
     const curl = med(ts.find((t) => t.ref === 'curl' && !t.error) ?? ts.find((t) => t.name.startsWith('curl') && !t.error), 'seconds');
@@ -190,11 +191,13 @@ function report({ size, tools, loads }) {
     const rows = [[`${phase.toUpperCase()} ${humanSize(size)}`, 'median s', 'min s', 'MiB/s', 'x curl', 'x skopeo', 'CPU s', 'peak RSS MB', 'in-proc s']];
     for (const t of ts) {
       if (t.error) {
-        rows.push([t.name, `failed: ${t.error}`.slice(0, 40), '', '', '', '', '', '', '']);
+        rows.push([t.name, 'failed', '', '', '', '', '', '', '']);
+        notes.push(`${t.name}: failed: ${t.error}`);
         continue;
       }
       if (!t.samples.length) {
-        rows.push([t.name, `failed ${t.failures?.length ?? 0}x: ${t.failures?.[0] ?? ''}`.slice(0, 60), '', '', '', '', '', '', '']);
+        rows.push([t.name, 'failed', '', '', '', '', '', '', '']);
+        notes.push(`${t.name}: failed ${t.failures?.length ?? 0}x: ${t.failures?.[0] ?? ''}`);
         continue;
       }
       const s = med(t, 'seconds');
@@ -204,6 +207,7 @@ function report({ size, tools, loads }) {
     }
     lines.push(table(rows), '');
   }
+  lines.push(...notes);
   for (const t of tools) if (t.failures?.length && t.samples.length) lines.push(`${t.name}: failed in ${t.failures.length} run(s): ${t.failures[0]}`);
   lines.push('x curl: ratio to curl --data-binary (push; curl -T when --data-binary failed) and to curl | tee | sha256sum (pull)');
   lines.push(`runs: ${Math.max(...tools.map((t) => t.samples.length))} per tool; load average at the start of each run: ${loads.join(' | ')}`);
