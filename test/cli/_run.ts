@@ -1,16 +1,20 @@
 /**
  * Runs the rulesctl CLI for tests, in-process (`runCli`: `main(argv, io)` over fake streams, fast)
- * or as a real process (`spawnCli`: `node bin/rulesctl.js`, needs `npx tsc -p .` first). Both
+ * or as a real process (`spawnCli`: `node bin/rulesctl.js` from a private copy of the build, needs
+ * `npx tsc -p .` first). Both
  * return `{ code, stdout, stderr }` and never throw on a non-zero exit.
  *
  * The environment is exactly `env` (nothing inherited but what `testEnv()` puts in), so a test
  * never reads the developer's docker config, falcoctl.yaml or FALCOCTL_* variables.
  */
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { afterAll } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -66,11 +70,48 @@ export async function runCli(argv: string[], opts: RunOptions): Promise<CliResul
   return { code, stdout: stdout.text(), stderr: stderr.text() };
 }
 
-/** Runs `node bin/rulesctl.js argv` (the built dist/) with exactly `opts.env`. */
+let snapshot: Promise<string> | undefined;
+let snapshotDir: string | undefined;
+const removeSnapshot = () => {
+  if (snapshotDir !== undefined) rmSync(snapshotDir, { recursive: true, force: true });
+  snapshotDir = undefined;
+  snapshot = undefined;
+};
+afterAll(removeSnapshot);
+process.once('exit', removeSnapshot);
+
+/**
+ * A private copy of the build (bin/, dist/, index/, package.json; node_modules linked), taken once
+ * per test file when dist/ has not changed for 2 s, so a concurrent `tsc` rebuilding dist/ cannot
+ * break a run half-way. `RULESCTL_TEST_DIST_SNAPSHOT=0` runs the repository's bin/ directly.
+ */
+function builtBin(): Promise<string> {
+  if (process.env.RULESCTL_TEST_DIST_SNAPSHOT === '0') return Promise.resolve(BIN);
+  snapshot ??= (async () => {
+    const dist = join(REPO_ROOT, 'dist');
+    for (let waited = 0; waited < 60_000 && Date.now() - newestMtime(dist) < 2_000; waited += 500) await sleep(500);
+    const dir = mkdtempSync(join(tmpdir(), 'rulesctl-build-'));
+    snapshotDir = dir;
+    for (const part of ['bin', 'dist', 'index', 'package.json']) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    return join(dir, 'bin', 'rulesctl.js');
+  })();
+  return snapshot;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) newest = Math.max(newest, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Runs `node bin/rulesctl.js argv` (the built dist/, see `builtBin`) with exactly `opts.env`. */
 export async function spawnCli(argv: string[], opts: RunOptions): Promise<CliResult> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p .` before the CLI tests');
   if (opts.stdin !== undefined && typeof opts.stdin !== 'string') throw new Error('spawnCli takes stdin as a string');
-  const r = await execa(process.execPath, [BIN, ...argv], {
+  const r = await execa(process.execPath, [await builtBin(), ...argv], {
     env: opts.env, extendEnv: false, cwd: opts.cwd ?? REPO_ROOT, reject: false, stripFinalNewline: false,
     input: opts.stdin ?? '', timeout: opts.timeoutMs ?? 60_000,
   });
