@@ -2,6 +2,9 @@ import { Command } from 'commander';
 import type { CliIO } from '../io.js';
 import type { ActionWrapper } from './register.js';
 import { VERSION } from '../version-info.js';
+import { goArch } from '../../oci/platform.js';
+
+export { goArch };
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 
 /** `rulesctl version [-o yaml|json]`, falcoctl's output shape (spec §6). */
@@ -34,7 +37,3 @@ export function versionCommand(io: CliIO, action: ActionWrapper): Command {
     }));
 }
 
-/** Node's process.arch in Go's GOARCH names (platform strings follow falcoctl). */
-export function goArch(arch: string): string {
-  return ({ x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' } as Record<string, string>)[arch] ?? arch;
-}

@@ -1,3 +1,4 @@
+import { hostPlatform as hostPlatformOf } from '../../oci/platform.js';
 import { Option, type Command } from 'commander';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import type { ResolvedSettings } from '../../config/load.js';
@@ -67,8 +68,7 @@ export function collect(value: string, previous: string[] | undefined): string[]
 
 /** Node's process.platform/arch in Go's GOOS/GOARCH names (falcoctl.md §4: `linux/amd64`). */
 export function hostPlatform(platform: string = process.platform, arch: string = process.arch): TargetPlatform {
-  const goArch: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
-  return { os: platform === 'win32' ? 'windows' : platform, architecture: goArch[arch] ?? arch };
+  return hostPlatformOf(platform, arch);
 }
 
 /**
