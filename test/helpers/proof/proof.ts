@@ -232,3 +232,21 @@ export async function inLanes<T>(n: number, lanes: number, fn: (i: number) => Pr
   }));
   return out;
 }
+
+/** The pid of a process that has exited (for planting files named after a dead run). */
+export async function deadPid(): Promise<number> {
+  const p = execa(process.execPath, ['-e', '0']);
+  await p;
+  return p.pid!;
+}
+
+/**
+ * Plants `<dir>/.<name>.rulesctl-<pid>-0123456789ab.tmp` (src/install/place.ts's staging name) as a
+ * run killed with that pid leaves it; returns the path.
+ */
+export async function plantStaleTemp(dir: string, name: string, pid: number): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `.${name}.rulesctl-${pid}-0123456789ab.tmp`);
+  await writeFile(path, '{"partial":');
+  return path;
+}
