@@ -1,7 +1,7 @@
 import { parseConfig, type ArtifactConfig } from '../artifact/config.js';
 import { artifactTypeOfLayer, type ArtifactType } from '../artifact/media-types.js';
 import { resolveManifest, type TargetPlatform } from '../artifact/resolve-manifest.js';
-import { ErrorCodes, RulesctlError } from '../errors.js';
+import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import type { MergedIndex } from '../index/merged.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { parseReference, type Reference } from '../oci/reference.js';
@@ -112,9 +112,8 @@ export class InstallSession {
 }
 
 function wrap(err: unknown, what: string): unknown {
-  if (!(err instanceof Error) || !('code' in err)) return err;
-  const e = err as RulesctlError;
-  if (e.code === ErrorCodes.ABORTED) return err;
+  if (!isRulesctlError(err) || err.code === ErrorCodes.ABORTED) return err;
+  const e = err;
   return new RulesctlError(e.code, `${what}: ${e.message}`, { cause: err, hint: e.hint, details: e.details });
 }
 
