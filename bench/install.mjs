@@ -23,7 +23,7 @@ const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
 const { buildArtifact } = await dist('artifact/build.js');
 const { pushArtifact } = await dist('artifact/push.js');
 const { createRegistryClient } = await dist('oci/registry/client.js');
-const { goArch } = await dist('cli/commands/version.js');
+const { goArch } = await dist('oci/platform.js');
 
 const freePort = () => new Promise((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });

@@ -36,7 +36,7 @@ const { buildArtifact } = await dist('artifact/build.js');
 const { pushArtifact } = await dist('artifact/push.js');
 const { openLayout } = await dist('oci/layout/store.js');
 const { main } = await dist('cli/main.js');
-const { goArch } = await dist('cli/commands/version.js');
+const { goArch } = await dist('oci/platform.js');
 
 const hostPlatform = `${process.platform}/${goArch(process.arch)}`;
 const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-demo-'));

@@ -12,14 +12,15 @@ import { createRegistryAccess, homeOf, loadSettings } from '../../context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
 import type { Runtime } from '../../runtime.js';
-import { goArch } from '../version.js';
+import { hostPlatform as hostPlatformOf } from '../../../oci/platform.js';
 
 const BOOL_WORD = /^(1|0|t|f|T|F|true|false|TRUE|FALSE|True|False)$/;
 const PLATFORM = /^([a-z]+)\/([a-z0-9_]+)$/;
 
 /** The host platform in Go's names (`linux/amd64`), falcoctl's `--platform` default. */
 export function hostPlatform(): string {
-  return `${process.platform === 'win32' ? 'windows' : process.platform}/${goArch(process.arch)}`;
+  const p = hostPlatformOf();
+  return `${p.os}/${p.architecture}`;
 }
 
 /** The indexes the `artifact` commands read (src/install/indexes.ts), from settings and $HOME. */
