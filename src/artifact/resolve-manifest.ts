@@ -41,6 +41,8 @@ export async function resolveManifest(target: Target, reference: string, platfor
     doc = parseJson(bytes, reference);
   }
   const manifest = doc as unknown as ImageManifest;
+  // image-spec: schemaVersion MUST be 2 (schema 1 and unknown future layouts are not read as v2).
+  if (doc.schemaVersion !== 2) throw invalid(reference, `schemaVersion ${JSON.stringify(doc.schemaVersion ?? null)}, expected 2`);
   if (!Array.isArray(manifest.layers) || manifest.layers.length === 0) {
     throw new RulesctlError(ErrorCodes.INVALID_MANIFEST, 'no layers in manifest', { details: { reference } });
   }
