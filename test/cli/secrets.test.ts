@@ -26,7 +26,7 @@ const repository = uniqueRepo('cli-secrets');
 const ref = `${basic.host}/${repository}:1.0.0`;
 const rules = join(home, 'rules.yaml');
 
-interface Run { name: string; argv: string[]; env?: Record<string, string>; stdin?: string; config?: unknown; expectCode: number }
+interface Run { name: string; argv: string[]; env?: Record<string, string>; stdin?: string; config?: unknown; expectCode: number; /** Proves the run failed where intended. */ expectStderr?: string }
 
 const basicEnv = (password: string) => ({ FALCOCTL_REGISTRY_AUTH_BASIC: `${basic.host},alice,${password}` });
 const fileAuth = (password: string) => ({ registry: { auth: { basic: [{ registry: basic.host, user: 'alice', password }] } } });
@@ -35,14 +35,14 @@ const LOUD = ['--log-level', 'trace'];
 const RUNS: Run[] = [
   { name: 'auth basic -p (ok)', argv: ['registry', 'auth', 'basic', basic.host, '-u', 'alice', '-p', PASSWORD, '--plain-http', ...LOUD], expectCode: 0 },
   { name: 'auth basic --password-stdin, json logs (ok)', argv: ['registry', 'auth', 'basic', basic.host, '-u', 'alice', '--password-stdin', '--plain-http', '--log-format', 'json', ...LOUD], stdin: `${PASSWORD}\n`, expectCode: 0 },
-  { name: 'auth basic -p wrong', argv: ['registry', 'auth', 'basic', basic.host, '-u', 'alice', '-p', WRONG, '--plain-http', ...LOUD, '--verbose'], expectCode: 1 },
-  { name: 'auth basic env password wrong, json logs', argv: ['registry', 'auth', 'basic', basic.host, '--plain-http', '--log-format', 'json', ...LOUD], env: { FALCOCTL_REGISTRY_AUTH_BASIC_USERNAME: 'alice', FALCOCTL_REGISTRY_AUTH_BASIC_PASSWORD: WRONG }, expectCode: 1 },
-  { name: 'auth basic, nothing listening', argv: ['registry', 'auth', 'basic', '127.0.0.1:9', '-u', 'alice', '-p', PASSWORD, '--plain-http', ...LOUD, '--verbose'], expectCode: 1 },
+  { name: 'auth basic -p wrong', argv: ['registry', 'auth', 'basic', basic.host, '-u', 'alice', '-p', WRONG, '--plain-http', ...LOUD, '--verbose'], expectCode: 1, expectStderr: 'refused the credentials' },
+  { name: 'auth basic env password wrong, json logs', argv: ['registry', 'auth', 'basic', basic.host, '--plain-http', '--log-format', 'json', ...LOUD], env: { FALCOCTL_REGISTRY_AUTH_BASIC_USERNAME: 'alice', FALCOCTL_REGISTRY_AUTH_BASIC_PASSWORD: WRONG }, expectCode: 1, expectStderr: 'refused the credentials' },
+  { name: 'auth basic, nothing listening', argv: ['registry', 'auth', 'basic', '127.0.0.1:9', '-u', 'alice', '-p', PASSWORD, '--plain-http', ...LOUD, '--verbose'], expectCode: 1, expectStderr: 'ECONNREFUSED' },
   { name: 'auth basic over https to a plain-HTTP registry', argv: ['registry', 'auth', 'basic', basic.host, '-u', 'alice', '-p', PASSWORD, ...LOUD, '--verbose'], expectCode: 1 },
   { name: 'config, env auth (text)', argv: ['config'], env: basicEnv(PASSWORD), expectCode: 0 },
   { name: 'config, env auth (json)', argv: ['config', '-o', 'json'], env: basicEnv(PASSWORD), expectCode: 0 },
   { name: 'config, file auth and oauth (json)', argv: ['config', '-o', 'json'], config: { registry: { auth: { ...fileAuth(PASSWORD).registry.auth, oauth: [{ registry: open.host, clientID: 'id', clientSecret: CLIENT_SECRET, tokenURL: 'https://127.0.0.1:9/token' }] } } }, expectCode: 0 },
-  { name: 'config, malformed env auth', argv: ['config', 'registry.auth.basic'], env: { FALCOCTL_REGISTRY_AUTH_BASIC: `${basic.host};alice;${WRONG}` }, expectCode: 1 },
+  { name: 'config, malformed env auth', argv: ['config', 'registry.auth.basic'], env: { FALCOCTL_REGISTRY_AUTH_BASIC: `${basic.host};alice;${WRONG}` }, expectCode: 1, expectStderr: 'not valid token "<redacted>"' },
   { name: 'config, malformed file auth', argv: ['config'], config: { registry: { auth: { basic: [{ registry: basic.host, user: 'alice', password: { nested: WRONG } }] } } }, expectCode: 1 },
   { name: 'registry pull, env auth (ok)', argv: ['registry', 'pull', ref, '--dest-dir', join(home, 'pull'), '--plain-http', '--output', 'json', ...LOUD], env: basicEnv(PASSWORD), expectCode: 0 },
   { name: 'registry pull, env auth wrong', argv: ['registry', 'pull', ref, '--dest-dir', join(home, 'pull2'), '--plain-http', ...LOUD, '--verbose'], env: basicEnv(WRONG), expectCode: 1 },
@@ -80,6 +80,7 @@ describe('no secret in any output', () => {
       expect(leaks, `secret forms in the output of: rulesctl ${run.argv.join(' ')}\n${r.stdout}\n${r.stderr}`).toEqual([]);
       expect(r.code, r.stderr).toBe(run.expectCode);
       if (run.expectCode !== 0) expect(r.stderr).toMatch(/Error: |"level":"ERROR"/);
+      if (run.expectStderr !== undefined) expect(r.stderr).toContain(run.expectStderr);
     });
   }
 });
