@@ -8,6 +8,7 @@
 // The built CLI follows all refs (`--startup-behavior jitter`, so checks spread over the interval);
 // after one warm-up interval, requests, CPU time (utime+stime of the follower, /proc/<pid>/stat)
 // and RSS (VmRSS / VmHWM) are measured over `--ticks` intervals. Everything here is measured.
+// BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the follower.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -81,7 +82,7 @@ await client.close();
 const config = join(work, 'falcoctl.yaml');
 await writeFile(config, `artifact:\n  follow:\n    refs:\n${refs.map((r) => `      - ${r}\n`).join('')}`);
 
-const child = spawn('node', [BIN, '--config', config, '--log-format', 'json', 'artifact', 'follow', '--every', opts.every,
+const child = spawn('node', [...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []), BIN, '--config', config, '--log-format', 'json', 'artifact', 'follow', '--every', opts.every,
   '--startup-behavior', 'jitter', '--plain-http', '--falco-versions', `http://127.0.0.1:${falco.address().port}/versions`,
   '--rulesfiles-dir', dirs.rules, '--plugins-dir', dirs.plugins, '--state-dir', dirs.state, '--tmp-dir', dirs.tmp, '--allowed-types', 'rulesfile'],
 { env: { ...process.env, HOME: dirs.home }, stdio: ['ignore', 'ignore', 'pipe'] });
