@@ -3,7 +3,6 @@ import { ErrorCodes, RulesctlError } from '../errors.js';
 import { renderError } from './errors.js';
 import { ExitCodes, type CliIO } from './io.js';
 import { createRuntime, type Runtime } from './runtime.js';
-import { registerCommands } from './commands/register.js';
 import { VERSION } from './version-info.js';
 
 export type { CliIO } from './io.js';
@@ -20,7 +19,11 @@ export function action(io: CliIO, fn: Action) {
   };
 }
 
-export function buildProgram(io: CliIO): Command {
+/**
+ * The commander program. With `argv`, only the modules of the command it names are loaded
+ * (start-up time); without, the whole tree (completion, tests walking every command).
+ */
+export async function buildProgram(io: CliIO, argv?: readonly string[]): Promise<Command> {
   const program = new Command('rulesctl')
     .description('Manage Falco rules files and plugins as OCI artifacts (a drop-in for falcoctl artifact/index/registry).')
     .option('--config <path>', 'config file to use (falcoctl.yaml)', undefined)
@@ -30,8 +33,9 @@ export function buildProgram(io: CliIO): Command {
     .option('--disable-styling', 'deprecated: same as --log-format=json')
     .showHelpAfterError(false)
     .configureHelp({ sortSubcommands: false });
-  program.addHelpText('after', '\n  --version              print the rulesctl version (only as the first argument: subcommands such as\n                         `registry push --version 1.2.3` have their own --version)\n\nResults go to stdout; logs, progress and errors to stderr. Exit status: 0 ok, 1 failure, 2 usage error.');
-  registerCommands(program, io, action);
+  program.addHelpText('after', '\n  --version              print the rulesctl version (only as the first argument: subcommands such as\n                         `registry push --version 1.2.3` have their own --version)\n\nExamples:\n  rulesctl artifact install falco-rules:3\n  rulesctl registry push ghcr.io/org/rules/my-rules:1.0.0 my_rules.yaml --type rulesfile --version 1.0.0\n  rulesctl artifact follow falco-rules:3 --every 6h\n\nResults go to stdout; logs, progress and errors to stderr. Exit status: 0 ok, 1 failure, 2 usage error.');
+  const { registerCommands } = await import('./commands/register.js');
+  await registerCommands(program, io, action, argv);
   configureTree(program, io);
   return program;
 }
@@ -54,7 +58,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(`${VERSION}\n`);
     return ExitCodes.ok;
   }
-  const program = buildProgram(io);
+  const program = await buildProgram(io, argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return ExitCodes.ok;

@@ -20,14 +20,14 @@ import { REPO_ROOT, runCli, spawnCli, testEnv, type CliResult } from './_run.js'
 
 interface Node { path: string[]; cmd: Command }
 
-function commandTree(): Node[] {
+async function commandTree(): Promise<Node[]> {
   const io = { env: {}, stdout: new PassThrough(), stderr: new PassThrough(), cwd: '/', signal: new AbortController().signal };
   const out: Node[] = [];
   const walk = (cmd: Command, path: string[]) => {
     out.push({ path, cmd });
     for (const sub of cmd.commands) walk(sub, [...path, sub.name()]);
   };
-  walk(buildProgram(io), []);
+  walk(await buildProgram(io), []);
   return out;
 }
 
@@ -37,7 +37,7 @@ function isStub(cmd: Command): boolean {
   return c._allowUnknownOption && c._allowExcessArguments && cmd.registeredArguments.length === 0 && cmd.options.length === 0 && cmd.commands.length === 0;
 }
 
-const TREE = commandTree();
+const TREE = await commandTree();
 const name = (n: Node) => ['rulesctl', ...n.path].join(' ');
 const home = tmpDir('commands');
 const env = testEnv(home);
