@@ -14,9 +14,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanup, onCleanup } from './lib/cleanup.mjs';
+import { cleanup, cleaningUp, onCleanup } from './lib/cleanup.mjs';
 import { load, machineInfo } from './lib/machine.mjs';
-import { hasGnuTime, measure } from './lib/measure.mjs';
+import { hasGnuTime, killActive, measure } from './lib/measure.mjs';
 import { pluginArtifact, writeLayout, writeRandomFile, writeTarGz } from './lib/oci-files.mjs';
 import { blobDir, repoDir, startRegistry } from './lib/registry.mjs';
 import { fmt, humanSize, median, parseArgs, parseSize, table } from './lib/stats.mjs';
@@ -133,7 +133,7 @@ async function benchSize(size, reg, tmp, cli) {
   for (const t of tools) t.samples = [];
 
   const runOne = async (t, record) => {
-    if (t.error) return;
+    if (t.error || cleaningUp()) return;
     try {
       await runTool(t, record);
     } catch (err) {
@@ -256,6 +256,7 @@ try {
   HELPER_ENV = { ...process.env, RULESCTL_ROOT: snap };
   const reg = await startRegistry(join(tmp, 'registry'));
   onCleanup(() => reg.stop());
+  onCleanup(killActive); // runs first: no tool keeps using the registry or the files
   const cli = opts.cli ? await cliSupports(BIN, reg, join(tmp, 'cli-probe')) : { push: false, pull: false, pushWhy: '--cli=false', pullWhy: '--cli=false' };
   console.log(machineInfo({ tools: ['skopeo', 'curl', 'docker-registry'] }));
   console.log(`registry: ${reg.url} (pid ${reg.pid}); CLI registry push: ${cli.push ? 'measured' : `not measured (${cli.pushWhy})`}; CLI registry pull: ${cli.pull ? 'measured' : `not measured (${cli.pullWhy})`}\n`);

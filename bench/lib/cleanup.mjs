@@ -7,6 +7,11 @@ export function onCleanup(fn) {
   tasks.push(fn);
 }
 
+/** True once cleanup has started (a signal or the end): start nothing new. */
+export function cleaningUp() {
+  return ran;
+}
+
 /** Runs the registered cleanups (idempotent). */
 export async function cleanup() {
   if (ran) return;

@@ -9,6 +9,12 @@ import { join } from 'node:path';
 const GNU_TIME = '/usr/bin/time';
 export const hasGnuTime = existsSync(GNU_TIME);
 let counter = 0;
+const active = new Set();
+
+/** Kills (SIGTERM) the processes `measure` is running now: for cleanup on a signal. */
+export function killActive() {
+  for (const child of active) child.kill('SIGTERM');
+}
 
 /**
  * Runs `cmd args` (no shell unless you pass `bash -c`), resolves to
@@ -21,6 +27,7 @@ export function measure(cmd, args, { cwd, env, timeoutMs = 30 * 60_000 } = {}) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    active.add(child);
     let stdout = '';
     let stderr = '';
     let hwm = 0;
@@ -30,6 +37,7 @@ export function measure(cmd, args, { cwd, env, timeoutMs = 30 * 60_000 } = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('error', (err) => { clearTimeout(timer); if (poll) clearInterval(poll); reject(err); });
     child.once('close', (code, signal) => {
+      active.delete(child);
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       clearTimeout(timer);
       if (poll) clearInterval(poll);
