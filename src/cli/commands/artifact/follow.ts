@@ -135,7 +135,8 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
     }
     const result = await runDaemon({
       refs, stateDir, schedule, startupBehavior, signal: rt.io.signal, log: rt.logger, metrics, liveness,
-      cleanDirs: [...new Set(Object.values(dirs))],
+      // Staging files a killed run left: next to installed files, and next to the state files.
+      cleanDirs: [...new Set([...Object.values(dirs), join(stateDir, '.falcoctl', 'artifact-state')])],
     });
     if (!result.stoppedCleanly) rt.logger.warn('Some followers were still running at the deadline');
   } finally {
