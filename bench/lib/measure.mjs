@@ -9,11 +9,12 @@ import { join } from 'node:path';
 const GNU_TIME = '/usr/bin/time';
 export const hasGnuTime = existsSync(GNU_TIME);
 let counter = 0;
-const active = new Set();
+const active = new Map(); // child → its stats file
+process.on('exit', () => { for (const f of active.values()) rmSync(f, { force: true }); });
 
 /** Kills (SIGTERM) the processes `measure` is running now: for cleanup on a signal. */
 export function killActive() {
-  for (const child of active) child.kill('SIGTERM');
+  for (const child of active.keys()) child.kill('SIGTERM');
 }
 
 /**
@@ -27,7 +28,7 @@ export function measure(cmd, args, { cwd, env, timeoutMs = 30 * 60_000 } = {}) {
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(file, argv, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    active.add(child);
+    active.set(child, statsFile);
     let stdout = '';
     let stderr = '';
     let hwm = 0;
