@@ -1,4 +1,4 @@
-import { defaultDockerConfigPath } from '../oci/auth/credentials/store.js';
+import { defaultDockerConfigPath } from '../oci/auth/credentials/paths.js';
 import { formatGoDuration } from './duration.js';
 import { COMMA_LIST, SEMICOLON_LIST, boolean, duration, httpUrl, oneOf, path, string, stringList } from './parsers.js';
 import type { Parser } from './parsers.js';

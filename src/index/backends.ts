@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 
 /** The backends rulesctl implements. falcoctl's `gcs` and `s3` are refused as unsupported. */
@@ -76,6 +76,8 @@ export function selectBackend(url: string, backend?: string): IndexBackend {
 
 /** The default HttpGet: undici `request`, body left to the caller. */
 export const undiciGet: HttpGet = async (url, opts) => {
+  // Loaded on first use: commands that read only cached or built-in indexes never load undici.
+  const { request } = await import('undici');
   const res = await request(url, { method: 'GET', headers: opts.headers, signal: opts.signal, dispatcher: opts.dispatcher });
   return {
     status: res.statusCode,

@@ -5,7 +5,7 @@ import { readConfigFile } from '../../config/file.js';
 import { resolveSettings, type ResolvedSettings } from '../../config/load.js';
 import { renderSettings } from '../../config/render.js';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
-import { homeOf } from '../context.js';
+import { homeOf } from '../settings-context.js';
 import type { CliIO } from '../io.js';
 import { addOutputOption } from '../options/output.js';
 import type { Runtime } from '../runtime.js';

@@ -2,10 +2,10 @@ import { Command } from 'commander';
 import { parseReference } from '../../../oci/reference.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { createRegistryAccess, loadSettings } from '../../context.js';
+import { createRegistryAccess } from '../../context.js';
+import { indexChoiceFor, loadSettings } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { formatTable, printResult } from '../../output/print.js';
-import { indexChoiceFor } from './install.js';
 
 export interface InfoRow {
   ref: string;

@@ -12,6 +12,9 @@ import { createRegistryAccess, homeOf, loadSettings } from '../../context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
 import type { Runtime } from '../../runtime.js';
+import { indexChoiceFor } from '../../settings-context.js';
+
+export { indexChoiceFor };
 import { hostPlatform as hostPlatformOf } from '../../../oci/platform.js';
 
 const BOOL_WORD = /^(1|0|t|f|T|F|true|false|TRUE|FALSE|True|False)$/;
@@ -21,12 +24,6 @@ const PLATFORM = /^([a-z]+)\/([a-z0-9_]+)$/;
 export function hostPlatform(): string {
   const p = hostPlatformOf();
   return `${p.os}/${p.architecture}`;
-}
-
-/** The indexes the `artifact` commands read (src/install/indexes.ts), from settings and $HOME. */
-export function indexChoiceFor(rt: Runtime, settings: ResolvedSettings): Promise<IndexChoice> {
-  const configured = settings.sourceOf('indexes') === 'default' ? undefined : settings.get('indexes');
-  return chooseIndexes({ configured, cacheDir: defaultCacheDir(homeOf(rt)), logger: rt.logger, signal: rt.io.signal });
 }
 
 /** cosign's trusted root: `SIGSTORE_ROOT_FILE`, else the TUF cache under `TUF_ROOT` or ~/.sigstore/root (spec §14). */

@@ -2,10 +2,9 @@ import { Command } from 'commander';
 import { parseArtifactType } from '../../../artifact/media-types.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { loadSettings } from '../../context.js';
+import { indexChoiceFor, loadSettings } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
-import { indexChoiceFor } from './install.js';
 import { artifactTable, rowOf } from './search.js';
 
 /** `rulesctl artifact list` (alias `ls`): every entry of the merged index, `--type`, `--index` (spec §6). */

@@ -5,10 +5,9 @@ import type { IndexEntry } from '../../../index/index-file.js';
 import { DEFAULT_MIN_SCORE, searchIndex, validateMinScore } from '../../../index/search.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { loadSettings } from '../../context.js';
+import { indexChoiceFor, loadSettings } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { formatTable, printResult } from '../../output/print.js';
-import { indexChoiceFor } from './install.js';
 
 /** One row of `artifact search` / `artifact list` in `--output json`. */
 export interface ArtifactRow {

@@ -4,7 +4,7 @@ import { addIndex, defaultCacheDir } from '../../../index/cache.js';
 import type { IndexConfigEntry } from '../../../index/indexes-config.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { homeOf } from '../../context.js';
+import { homeOf } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
 import type { Runtime } from '../../runtime.js';

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { defaultCacheDir, listIndexes, updateIndex } from '../../../index/cache.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { homeOf } from '../../context.js';
+import { homeOf } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
 

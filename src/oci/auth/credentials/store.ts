@@ -5,8 +5,10 @@ import { helperErase, helperGet, helperStore, runHelper as defaultRunner } from 
 import type { HelperRunner } from './helpers.js';
 import { hasNamespace, hostKey, storageKey } from './registry-key.js';
 import type { Credential } from '../types.js';
+import type { Env } from './paths.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export { defaultDockerConfigPath, type Env } from './paths.js';
+
 
 export interface CredentialFileOptions {
   /** For credential helpers: their PATH and environment. */
@@ -22,12 +24,6 @@ export interface CredentialFile {
   login(registry: string, cred: Credential, opts?: { signal?: AbortSignal }): Promise<void>;
   /** True when something was removed. */
   logout(registry: string, opts?: { signal?: AbortSignal }): Promise<boolean>;
-}
-
-/** `$DOCKER_CONFIG/config.json`, else `<home>/.docker/config.json` (spec §10, §12). */
-export function defaultDockerConfigPath(env: Env, home: string): string {
-  const dir = env.DOCKER_CONFIG;
-  return dir !== undefined && dir !== '' ? `${dir.replace(/\/+$/, '')}/config.json` : `${home}/.docker/config.json`;
 }
 
 /**
