@@ -2,13 +2,17 @@
 /**
  * `npm run demo`: the README's main job, fully offline and without root.
  *
- * 1. Builds, with rulesctl's own pack/push library, an OCI image layout holding a rules artifact
- *    (`demo-rules`) that depends on two plugins (`demo`, `json`), each published in several
- *    versions, plus a demo index naming them.
- * 2. Writes a falcoctl.yaml whose `registry.mirrors` maps the index's registry to
- *    `oci:<layout root>`, so the registry install code path reads from the layout.
- * 3. Runs the real CLI, `main(['artifact', 'install', 'demo-rules', …])`, twice: the first run
- *    installs the rules and the highest compatible plugin versions, the second changes nothing.
+ * 1. Builds, with rulesctl's own pack/push library, an OCI image layout standing in for ghcr.io:
+ *    `cloudtrail-rules` (falcosecurity/plugins/ruleset/cloudtrail) depending on the `cloudtrail`
+ *    and `json` plugins, each published in several versions, at the repositories the BUILT-IN
+ *    index (index/index.yaml, falcosecurity's) names.
+ * 2. Writes a falcoctl.yaml with no `indexes` (so the built-in index is used, offline) whose
+ *    `registry.mirrors` maps ghcr.io to `oci:<layout root>`: the registry install code path reads
+ *    from the layout.
+ * 3. Runs the real CLI, `main(['artifact', 'install', 'cloudtrail-rules', …])`, twice: the first
+ *    run installs the rules and the highest compatible plugin versions, the second changes nothing.
+ *    The built-in index carries falcosecurity's keyless signature policy, which artifacts built
+ *    here cannot satisfy, so the demo passes --no-verify (and says so).
  * 4. Checks the installed files byte for byte and exits 0.
  *
  * `--keep` keeps the temporary directory. Needs `dist/` (built here when missing).
@@ -22,7 +26,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const REGISTRY = 'registry.demo.invalid';
+const REGISTRY = 'ghcr.io';
 const CREATED = '2025-01-01T00:00:00Z';
 const started = Date.now();
 
@@ -45,16 +49,16 @@ const work = join(tmp, 'work');
 
 const RULES = `- required_engine_version: 0.26.0
 - required_plugin_versions:
-    - name: demo
-      version: 0.1.0
+    - name: cloudtrail
+      version: 0.10.0
     - name: json
       version: 0.7.0
-- rule: Demo event seen
-  desc: Every demo event (a rule from the rulesctl demo)
-  condition: demo.value exists and json.value[/kind] = "demo"
-  output: demo event (value=%demo.value)
-  priority: NOTICE
-  source: demo
+- rule: Console Login Without MFA (demo)
+  desc: A console login without multi-factor authentication (a rule from the rulesctl demo)
+  condition: ct.name="ConsoleLogin" and json.value[/additionalEventData/MFAUsed]="No"
+  output: console login without MFA (user=%ct.user)
+  priority: WARNING
+  source: aws_cloudtrail
 `;
 
 /** Builds one artifact from `files` and pushes it onto the layout of `repository` with `tags`. */
@@ -79,7 +83,7 @@ async function publishPlugin(name, version, tags) {
     await copyFile(join(root, 'fixtures', 'plugins', `libdummy-${arch}.so`), join(dir, `lib${name}.so`));
     files.push({ path: join(dir, `lib${name}.so`), platform });
   }
-  await publish(`plugins/plugin/${name}`, tags, {
+  await publish(`falcosecurity/plugins/plugin/${name}`, tags, {
     type: 'plugin', name, version, files,
     requirements: [{ name: 'plugin_api_version', version: '3.0.0' }],
   });
@@ -87,48 +91,26 @@ async function publishPlugin(name, version, tags) {
 
 async function buildLayout() {
   await mkdir(work, { recursive: true });
-  const rulesFile = join(work, 'demo_rules.yaml');
+  const rulesFile = join(work, 'aws_cloudtrail_rules.yaml');
   await writeFile(rulesFile, RULES);
-  await publish('rules/demo-rules', ['1.0.0', '1', '1.0', 'latest'], {
-    type: 'rulesfile', name: 'demo-rules', version: '1.0.0', files: [{ path: rulesFile }],
-    dependencies: [{ name: 'demo', version: '0.1.0' }, { name: 'json', version: '0.7.0' }],
+  await publish('falcosecurity/plugins/ruleset/cloudtrail', ['1.0.0', '1', '1.0', 'latest'], {
+    type: 'rulesfile', name: 'cloudtrail-rules', version: '1.0.0', files: [{ path: rulesFile }],
+    dependencies: [{ name: 'cloudtrail', version: '0.10.0' }, { name: 'json', version: '0.7.0' }],
     requirements: [{ name: 'engine_version_semver', version: '0.26.0' }],
   });
-  // Several versions: install picks the highest compatible one (0.1.1, 0.7.3), never 1.0.0.
-  await publishPlugin('demo', '0.1.0', ['0.1.0']);
-  await publishPlugin('demo', '0.1.1', ['0.1.1', 'latest']);
+  // Several versions: install picks the highest compatible one (0.10.2, 0.7.3), never 1.0.0
+  // (falcoctl would install the minimums, 0.10.0 and 0.7.0: falcoctl#780).
+  await publishPlugin('cloudtrail', '0.10.0', ['0.10.0']);
+  await publishPlugin('cloudtrail', '0.10.2', ['0.10.2', 'latest']);
   for (const v of ['0.7.0', '0.7.3']) await publishPlugin('json', v, [v]);
   await publishPlugin('json', '1.0.0', ['1.0.0', 'latest']);
   return rulesFile;
 }
 
-const entry = (name, type, repository, description) => `- name: ${name}
-  type: ${type}
-  registry: ${REGISTRY}
-  repository: ${repository}
-  description: ${description}
-  home: https://github.com/falcosecurity/rules
-  keywords:
-    - ${name}
-    - demo
-  license: apache-2.0
-  maintainers: []
-  sources: []
-`;
-
 async function writeConfig() {
-  const index = join(tmp, 'index.yaml');
-  await writeFile(index, [
-    entry('demo-rules', 'rulesfile', 'rules/demo-rules', 'Demo rules that need the demo and json plugins'),
-    entry('demo', 'plugin', 'plugins/plugin/demo', 'Demo event source plugin'),
-    entry('json', 'plugin', 'plugins/plugin/json', 'JSON field extraction plugin'),
-  ].join(''));
+  // No `indexes`: the built-in index (falcosecurity's entries) is used, without network.
   const config = join(tmp, 'falcoctl.yaml');
-  await writeFile(config, `indexes:
-  - name: demo
-    url: ${pathToFileURL(index).href}
-    backend: file
-registry:
+  await writeFile(config, `registry:
   mirrors:
     ${REGISTRY}:
       - oci:${layoutRoot}
@@ -147,8 +129,8 @@ async function run(argv) {
 
 async function check(dirs, rulesFile) {
   const want = [
-    [join(dirs.rules, 'demo_rules.yaml'), await sha256(rulesFile)],
-    [join(dirs.plugins, 'libdemo.so'), await sha256(join(root, 'fixtures', 'plugins', `libdummy-${hostPlatform.endsWith('arm64') ? 'arm64' : 'amd64'}.so`))],
+    [join(dirs.rules, 'aws_cloudtrail_rules.yaml'), await sha256(rulesFile)],
+    [join(dirs.plugins, 'libcloudtrail.so'), await sha256(join(root, 'fixtures', 'plugins', `libdummy-${hostPlatform.endsWith('arm64') ? 'arm64' : 'amd64'}.so`))],
     [join(dirs.plugins, 'libjson.so'), undefined],
   ];
   for (const [path, digest] of want) {
@@ -157,7 +139,7 @@ async function check(dirs, rulesFile) {
   }
   const lock = JSON.parse(await readFile(dirs.lock, 'utf8'));
   const versions = Object.fromEntries(lock.entries.map((e) => [e.name, e.version]));
-  if (versions.demo !== '0.1.1' || versions.json !== '0.7.3' || versions['demo-rules'] !== '1.0.0') {
+  if (versions.cloudtrail !== '0.10.2' || versions.json !== '0.7.3' || versions['cloudtrail-rules'] !== '1.0.0') {
     throw new Error(`unexpected versions in the lock: ${JSON.stringify(versions)}`);
   }
   const states = await readdir(join(dirs.state, '.falcoctl', 'artifact-state'));
@@ -169,7 +151,8 @@ try {
   const config = await writeConfig();
   const dirs = { rules: join(tmp, 'rules'), plugins: join(tmp, 'plugins'), state: join(tmp, 'state'), lock: join(tmp, 'rulesctl.lock.json') };
   for (const d of [dirs.rules, dirs.plugins, dirs.state]) await mkdir(d, { recursive: true });
-  const argv = ['artifact', 'install', 'demo-rules', '--config', config, '--log-format', 'text',
+  process.stdout.write('demo: artifacts built here carry no falcosecurity signature, so the install runs with --no-verify\n');
+  const argv = ['artifact', 'install', 'cloudtrail-rules', '--no-verify', '--config', config, '--log-format', 'text',
     '--rulesfiles-dir', dirs.rules, '--plugins-dir', dirs.plugins, '--state-dir', dirs.state,
     '--engine-version', '0.43.0', '--lock', dirs.lock];
   await run(argv);

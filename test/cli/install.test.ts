@@ -117,9 +117,10 @@ describe('rulesctl artifact install', () => {
     const r = await execa(process.execPath, ['scripts/demo.js'], { cwd: join(import.meta.dirname, '..', '..'), reject: false, env: { PATH: process.env.PATH ?? '' }, extendEnv: false });
     expect(r.stderr).toBe('');
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toMatch(/Installed demo 0\.1\.1 \(plugin\)/);
-    expect(r.stdout).toMatch(/Installed json 0\.7\.3 \(plugin\)/);
-    expect(r.stdout).toMatch(/Installed demo-rules 1\.0\.0 \(rulesfile\)/);
+    // Names and repositories from the built-in index; highest compatible plugins, not the minimums.
+    expect(r.stdout).toMatch(/Installed cloudtrail 0\.10\.2 \(plugin\) from ghcr\.io\/falcosecurity\/plugins\/plugin\/cloudtrail:0\.10\.2@sha256:/);
+    expect(r.stdout).toMatch(/Installed json 0\.7\.3 \(plugin\) from ghcr\.io\/falcosecurity\/plugins\/plugin\/json/);
+    expect(r.stdout).toMatch(/Installed cloudtrail-rules 1\.0\.0 \(rulesfile\) from ghcr\.io\/falcosecurity\/plugins\/ruleset\/cloudtrail/);
     expect(r.stdout).toContain('Nothing changed: all 3 artifacts are already installed.');
     expect(r.stdout).toMatch(/demo: OK in \d+ ms, offline/);
   });
