@@ -22,6 +22,7 @@ export function diffCommand(io: CliIO, action: ActionWrapper): Command {
     .argument('<new>', 'new version: a tag or a digest of that repository')
     .option('--plain-http', 'talk to the registry over plain HTTP');
   addOutputOption(cmd);
+  cmd.addHelpText('after', '\nExamples:\n  rulesctl artifact diff falco-rules 3.1.0 3.2.0\n  rulesctl artifact diff ghcr.io/falcosecurity/rules/falco-rules 3.1.0 sha256:<hex> -o json');
   return cmd.action(action(io, async (rt, args, c) => {
     const [ref, oldRef, newRef] = args as [string, string, string];
     for (const v of [oldRef, newRef]) {

@@ -50,6 +50,7 @@ export function followCommand(io: CliIO, action: ActionWrapper): Command {
     .addOption(new Option('--reload-signal <sig>', 'rulesctl: signal sent to Falco after an update').choices(['SIGHUP', 'SIGUSR1', 'SIGUSR2']))
     .option('--falco-pid-file <file>', "rulesctl: file holding Falco's pid (for --reload-signal)")
     .option('--health-settle <duration>', 'rulesctl: wait between the swap and the health check', '1s')
+    .addHelpText('after', '\nExamples:\n  rulesctl artifact follow falco-rules:3 --every 6h\n  rulesctl artifact follow ghcr.io/falcosecurity/rules/falco-rules:3 --cron "0 */6 * * *" --allowed-types rulesfile\n  rulesctl artifact follow --listen :8766 --health-url http://localhost:8765/healthz   # refs from artifact.follow.refs')
     .action(action(io, async (rt, args, cmd) => runFollow(rt, (args[0] as string[] | undefined) ?? [], cmd)));
 }
 

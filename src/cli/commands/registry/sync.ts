@@ -26,6 +26,7 @@ export function syncCommand(io: CliIO, action: ActionWrapper): Command {
     .option('--no-deps', 'do not sync the dependencies named in artifact configs')
     .option('--plain-http', 'talk to both registries over plain HTTP');
   addOutputOption(cmd);
+  cmd.addHelpText('after', '\nExamples:\n  rulesctl registry sync ghcr.io registry.falco.svc:5000 falco-rules:3 --plain-http\n  rulesctl registry sync ghcr.io registry.falco.svc:5000 --every 1h --plain-http   # refs from artifact.follow.refs');
   return cmd.action(action(io, async (rt, args, c) => {
     const [src, dst, refs] = args as [string, string, string[] | undefined];
     const o = c.opts() as { every?: string; cron?: string; deps?: boolean; plainHttp?: boolean };
