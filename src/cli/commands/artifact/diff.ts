@@ -11,7 +11,7 @@ import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import { diffArtifactVersions, type ArtifactDiffResult } from '../../../follow/artifact-diff.js';
 import { resolveFollowTargets } from '../../../follow/refs.js';
 import { isDigest } from '../../../oci/descriptor.js';
-import { hostPlatform } from './follow.js';
+import { hostPlatform } from '../../../oci/platform.js';
 
 /** `rulesctl artifact diff REF OLD NEW`: rules, macros and lists added, removed or changed. */
 export function diffCommand(io: CliIO, action: ActionWrapper): Command {

@@ -20,6 +20,7 @@ import { parseSignalName, sendReloadSignal } from '../../../follow/reload.js';
 import { resolveFollowTargets, type FollowTarget } from '../../../follow/refs.js';
 import { createSchedule, parseStartupBehavior } from '../../../follow/schedule.js';
 import { cleanStaleWorkDirs, createUpdate } from '../../../follow/update.js';
+import { hostPlatform } from '../../../oci/platform.js';
 import type { ResolvedSettings } from '../../../config/load.js';
 import type { TargetFactory } from '../../../oci/targets.js';
 import type { ArtifactType } from '../../../artifact/media-types.js';
@@ -176,10 +177,4 @@ async function followedRef(t: FollowTarget, factory: TargetFactory, c: RefContex
     headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
     update,
   };
-}
-
-/** GOOS/GOARCH of this host (falcoctl pulls plugins for the host platform). */
-export function hostPlatform(): { os: string; architecture: string } {
-  const arch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x' };
-  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: arch[process.arch] ?? process.arch };
 }
