@@ -132,5 +132,10 @@ async function fetchSmallBlob(target: Target, desc: Descriptor, opts: OpOptions)
 function verified(source: Readable, desc: Descriptor, target: Target): Transform {
   const check = createVerifier(desc, { source: target.name });
   source.on('error', (err) => check.destroy(err));
+  // pipe() does not propagate a destroy upstream: a refused or failed consumer must release the
+  // registry response too, or the connection stays busy and closing the client waits forever.
+  check.on('close', () => {
+    if (!source.destroyed) source.destroy();
+  });
   return source.pipe(check);
 }
