@@ -89,7 +89,7 @@ export async function fetchConfig(
 async function saveLayer(body: Readable, layer: Descriptor, title: string, destDir: string, signal: AbortSignal | undefined): Promise<PulledFile> {
   const tmp = join(destDir, `.${title}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o644 }), { signal });
+    await pipeline(body, createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: 1 << 20 }), { signal });
     const path = join(destDir, title);
     await rename(tmp, path);
     return { path, size: layer.size, digest: layer.digest };

@@ -42,7 +42,7 @@ export async function pushArtifact(target: Target, built: BuiltArtifact, opts: P
   const { signal, onProgress } = opts;
   for (const m of built.manifests) {
     await pushBlob(target, 'config', built.config.descriptor, () => built.config.bytes, opts);
-    await pushBlob(target, 'layer', m.layerDescriptor, () => createReadStream(m.layer.path), opts);
+    await pushBlob(target, 'layer', m.layerDescriptor, () => createReadStream(m.layer.path, { highWaterMark: 1 << 20 }), opts);
     if (await target.exists(m.descriptor, { signal })) onProgress?.({ phase: 'exists', kind: 'manifest', descriptor: m.descriptor });
     else {
       onProgress?.({ phase: 'start', kind: 'manifest', descriptor: m.descriptor });

@@ -70,12 +70,9 @@ export function parseDigest(digest: string): { algorithm: DigestAlgorithm; hex: 
 }
 
 export function isDigest(s: string): boolean {
-  try {
-    parseDigest(s);
-    return true;
-  } catch {
-    return false;
-  }
+  // No throw on the common path: every tag reference is checked here.
+  const m = /^(sha256|sha512):([a-f0-9]+)$/.exec(s);
+  return m !== null && m[2]!.length === HEX_LENGTH[m[1] as DigestAlgorithm];
 }
 
 /** Digest of an in-memory buffer (manifests, configs: small by nature). */

@@ -28,7 +28,7 @@ export async function placeStream(finalPath: string, source: Readable, stages: T
   try {
     // Opened before streaming so the temp file exists when cleanup runs, whatever fails later.
     const fh = await open(tmp, 'wx', opts.mode ?? 0o644);
-    out = fh.createWriteStream({ flush: true });
+    out = fh.createWriteStream({ flush: true, highWaterMark: 1 << 20 });
     const counter = progressCounter(opts.onProgress);
     await pipeline([source, ...stages, ...(counter ? [counter] : []), out], { signal: opts.signal });
     await closed(out);

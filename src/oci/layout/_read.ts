@@ -31,7 +31,7 @@ export async function openVerified(path: string, desc: Descriptor, where: string
       details: { digest: desc.digest },
     });
   }
-  const file = createReadStream(path);
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
   const verifier = createVerifier(desc, { source: where, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   if (opts.signal) addAbortSignal(opts.signal, verifier);
   // Errors of the file or the verifier reach the consumer through the returned stream.
