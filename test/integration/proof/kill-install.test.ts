@@ -22,7 +22,7 @@ afterAll(() => pub.close());
 
 const LANES = 2;
 const CYCLES = 25; // per lane: 50 kills in all
-const VERIFY_EVERY = 5; // a full, unkilled run after every 5th kill (the killed runs also start from the previous kill's state)
+const VERIFY_EVERY = 10; // a full, unkilled run after every 10th kill (the killed runs also start from the previous kill's state)
 
 interface Lane {
   d: ProofDirs;
