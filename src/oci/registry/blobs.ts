@@ -1,4 +1,4 @@
-import { pipeline, Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import type { Descriptor } from '../descriptor.js';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
 import type { FetchOptions, OpOptions } from '../target.js';
@@ -32,38 +32,61 @@ export async function fetchBlob(repo: RepoContext, desc: Descriptor, opts: Fetch
     });
   }
   const verifier = createVerifier(desc, { source: repo.name, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
-  const source = Readable.from(resumingChunks(repo, desc, first, opts), { objectMode: false });
-  return pipeline(source, verifier, () => {});
+  pumpWithResume(repo, desc, first, verifier, opts);
+  return verifier;
 }
 
-async function* resumingChunks(repo: RepoContext, desc: Descriptor, first: RawResponse, opts: OpOptions): AsyncGenerator<Buffer> {
-  let res: RawResponse | undefined = first;
+/**
+ * Writes the response body into the verifier by hand (no intermediate stream: this is the hot path
+ * of every pull), honouring backpressure. When the body fails with a retryable network error before
+ * `desc.size` bytes, the download resumes with `Range: bytes=<offset>-` (206 required) into the same
+ * verifier, so the hash continues. A consumer that destroys the verifier stops the download.
+ */
+function pumpWithResume(repo: RepoContext, desc: Descriptor, first: RawResponse, verifier: Transform, opts: OpOptions): void {
   let offset = 0;
   let resumes = 0;
-  try {
-    for (;;) {
-      try {
-        for await (const chunk of res.body as AsyncIterable<Buffer>) {
-          offset += chunk.length;
-          yield chunk;
-        }
+  let current: RawResponse = first;
+  const stop = () => {
+    if (!current.body.destroyed) current.body.destroy();
+  };
+  verifier.once('close', stop);
+  const pump = (res: RawResponse) => {
+    current = res;
+    const body = res.body;
+    body.on('data', (chunk: Buffer) => {
+      offset += chunk.length;
+      if (!verifier.write(chunk)) {
+        body.pause();
+        verifier.once('drain', () => body.resume());
+      }
+    });
+    body.once('end', () => verifier.end());
+    let failed = false;
+    // `on`, not `once`: undici may emit a second error (AbortError) when a failed body is destroyed.
+    body.on('error', (err: Error) => {
+      if (failed || verifier.destroyed) return;
+      failed = true;
+      const canResume = isRetryableError(err) && offset < desc.size && resumes + 1 < repo.client.retry.attempts;
+      if (!canResume) {
+        verifier.destroy(networkError(err, 'GET', res.url));
         return;
-      } catch (err) {
-        const canResume = isRetryableError(err) && offset < desc.size && resumes + 1 < repo.client.retry.attempts;
-        if (!canResume) throw networkError(err, 'GET', res.url);
-        resumes++;
-        repo.client.logger.debug('blob download interrupted; resuming', { digest: desc.digest, offset });
-        res = undefined;
-        res = await getBlob(repo, desc, offset, opts);
-        if (offset > 0 && (res.status !== 206 || !contentRangeStartsAt(res.headers['content-range'], offset))) {
-          await res.body.dump();
+      }
+      resumes++;
+      repo.client.logger.debug('blob download interrupted; resuming', { digest: desc.digest, offset });
+      getBlob(repo, desc, offset, opts).then(async (next) => {
+        if (offset > 0 && (next.status !== 206 || !contentRangeStartsAt(next.headers['content-range'], offset))) {
+          await next.body.dump();
           throw networkError(err, 'GET', repoPath(repo, `blobs/${desc.digest}`));
         }
-      }
-    }
-  } finally {
-    if (res && !res.body.destroyed) res.body.destroy();
-  }
+        if (verifier.destroyed) {
+          next.body.destroy();
+          return;
+        }
+        pump(next);
+      }).catch((e: unknown) => verifier.destroy(e as Error));
+    });
+  };
+  pump(first);
 }
 
 function contentRangeStartsAt(header: string | string[] | undefined, offset: number): boolean {
