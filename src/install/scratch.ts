@@ -18,7 +18,8 @@ function isAlive(pid: number): boolean {
 /**
  * A private extraction area `<stateDir>/.rulesctl/work/<pid>-<random>` (never a destination).
  * Areas left by processes that no longer run (kill -9, OOM; our own pid reused by a restarted
- * container counts as gone unless in use here) are removed first. Returns the path and a
+ * container counts as gone unless in use here), and entries not named `<pid>-<hex>`, are removed
+ * first. Returns the path and a
  * release function that removes it.
  */
 export async function openScratch(stateDir: string): Promise<{ dir: string; release(): Promise<void> }> {
@@ -27,7 +28,12 @@ export async function openScratch(stateDir: string): Promise<{ dir: string; rele
   for (const name of await readdir(base).catch(() => [] as string[])) {
     const m = NAME.exec(name);
     const path = join(base, name);
-    if (m === null) continue;
+    // Everything under work/ is rulesctl's: an entry not named <pid>-<hex> (an older layout's
+    // extraction) belongs to no running process either.
+    if (m === null) {
+      await rm(path, { recursive: true, force: true });
+      continue;
+    }
     const pid = Number(m[1]);
     const stale = pid === process.pid ? !active.has(path) : !isAlive(pid);
     if (stale) await rm(path, { recursive: true, force: true });

@@ -32,7 +32,9 @@ export interface ResolveReferenceOptions {
 /** `5`, `0.5`, `3.x`, `3.1.*`: a tag that may be a floating tag or an x-range. */
 const PARTIAL_VERSION = /^(0|[1-9]\d*)(\.(0|[1-9]\d*|[xX*]))?(\.[xX*])?$/;
 
-const isRange = (tag: string) => !isValidTag(tag) && semver.validRange(tag) !== null;
+// An empty tag or one with control characters is no range (semver reads '' as '*'): such refs
+// fail as invalid references instead of listing tags.
+const isRange = (tag: string) => tag.trim() !== '' && !/[\x00-\x1f\x7f]/.test(tag) && !isValidTag(tag) && semver.validRange(tag) !== null;
 
 function splitIndexName(input: string): { name: string; tag?: string; digest?: string } {
   const at = input.indexOf('@');
