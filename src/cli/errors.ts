@@ -11,12 +11,17 @@ export interface RenderedError {
  * One renderer for every error (style practice 9): what failed, quoting the input, then what to do
  * next. Library errors carry their own message and hint; anything else is a bug.
  */
+/** Control characters from user input (an ANSI escape in a reference) are shown escaped, not run by the terminal. */
+function printable(s: string): string {
+  return s.replace(/[\x00-\x08\x0b-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function renderError(err: unknown, opts: { verbose?: boolean } = {}): RenderedError {
   if (isRulesctlError(err)) {
     const e = err as RulesctlError;
     const exitCode = e.code === ErrorCodes.USAGE ? ExitCodes.usage : ExitCodes.failure;
-    let text = `Error: ${e.message}\n`;
-    if (e.hint) text += `${e.hint}\n`;
+    let text = `Error: ${printable(e.message)}\n`;
+    if (e.hint) text += `${printable(e.hint)}\n`;
     if (opts.verbose && e.cause instanceof Error) text += `Caused by: ${e.cause.message}\n`;
     const json: RenderedError['json'] = { code: e.code, message: e.message };
     if (e.hint) json.hint = e.hint;
@@ -27,7 +32,7 @@ export function renderError(err: unknown, opts: { verbose?: boolean } = {}): Ren
   const stack = err instanceof Error && err.stack ? `${err.stack}\n` : '';
   return {
     exitCode: ExitCodes.failure,
-    text: `Error: ${message}\nThis is a bug in rulesctl; please report it with the command you ran.\n${opts.verbose ? stack : ''}`,
+    text: `Error: ${printable(message)}\nThis is a bug in rulesctl; please report it with the command you ran.\n${opts.verbose ? stack : ''}`,
     json: { code: 'ERR_INTERNAL', message },
   };
 }
