@@ -6,8 +6,8 @@
  * Lower-level building blocks (registry client, OCI layout store, copy engine, signatures) are
  * exported too, with their types.
  */
-export { push, pull, install, resolve } from './api/index.js';
-export type { ClientOptions, IndexOptions, PushOptions, PullOptions, InstallOptions, ResolveOptions, ResolvedArtifactInfo } from './api/index.js';
+export { push, pull, install, resolve, follow } from './api/index.js';
+export type { ClientOptions, IndexOptions, PushOptions, PullOptions, InstallOptions, ResolveOptions, ResolvedArtifactInfo, FollowOptions } from './api/index.js';
 export type { InstallResult, InstalledArtifact } from './install/install.js';
 export type { PullResult } from './artifact/pull.js';
 

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { publishArtifact, type PublishRequest } from '../artifact/publish.js';
 import { pullArtifact, type PullResult } from '../artifact/pull.js';
@@ -13,6 +14,9 @@ import { planInstall, type PlannedArtifact } from '../install/plan.js';
 import { InstallSession } from '../install/session.js';
 import { hostPlatform } from '../oci/platform.js';
 import { parseReference } from '../oci/reference.js';
+import { followArtifacts } from '../follow/run.js';
+import { createSchedule, type StartupBehavior } from '../follow/schedule.js';
+import { nullLogger } from '../log.js';
 import { openAccess, type ClientOptions } from './client.js';
 
 export type { ClientOptions } from './client.js';
@@ -159,6 +163,64 @@ export async function resolve(refs: string[], opts: ResolveOptions = {}): Promis
       name: a.name, version: a.version, ref: a.ref, digest: a.inspected.rootDigest, type: a.inspected.type,
       requested: a.requested, dependencies: a.dependencies,
     }));
+  } finally {
+    await access.close();
+  }
+}
+
+export interface FollowOptions extends ClientOptions, IndexOptions {
+  /** Go duration of falcoctl's `--every` in milliseconds (default 168h), or a cron expression. */
+  everyMs?: number;
+  cron?: string;
+  startupBehavior?: StartupBehavior;
+  falcoVersionsUrl?: string;
+  timeoutMs?: number;
+  rulesfilesDir?: string;
+  pluginsDir?: string;
+  assetsDir?: string;
+  stateDir?: string;
+  tmpDir?: string;
+  allowedTypes?: ArtifactType[];
+  noVerify?: boolean;
+  listen?: string;
+  healthUrl?: string;
+  settleMs?: number;
+  reloadSignal?: string;
+  pidFile?: string;
+  /** Required: abort it to stop the daemon (it never stops on its own). */
+  signal: AbortSignal;
+}
+
+/**
+ * Follows artifacts as `rulesctl artifact follow` does until `signal` aborts: one HEAD per reference
+ * per tick, and on a new digest pull, check, validate, stage next to the targets, rename, optionally
+ * signal Falco and check its health (rollback when unhealthy). falcoctl's defaults apply.
+ */
+export async function follow(refs: string[], opts: FollowOptions): Promise<{ stoppedCleanly: boolean }> {
+  const access = openAccess(opts);
+  const home = opts.home ?? (opts.env ?? process.env).HOME ?? '';
+  try {
+    const result = await followArtifacts({
+      refs, targets: access.targets,
+      schedule: createSchedule(opts.cron ? { cron: opts.cron } : { everyMs: opts.everyMs ?? 168 * 3_600_000 }),
+      startupBehavior: opts.startupBehavior ?? 'jitter',
+      falcoVersionsUrl: opts.falcoVersionsUrl ?? 'http://localhost:8765/versions',
+      timeoutMs: opts.timeoutMs ?? 120_000,
+      dirs: { rulesfile: opts.rulesfilesDir ?? '/etc/falco', plugin: opts.pluginsDir ?? '/usr/share/falco/plugins', asset: opts.assetsDir ?? '/etc/falco/assets' },
+      stateDir: opts.stateDir ?? '/var/lib/falcoctl',
+      tmpDir: opts.tmpDir ?? tmpdir(),
+      allowedTypes: opts.allowedTypes ?? [],
+      noVerify: opts.noVerify ?? false,
+      indexes: opts.indexes ?? [],
+      cacheDir: opts.cacheDir ?? defaultCacheDir(home),
+      ...(opts.listen ? { listen: opts.listen } : {}),
+      ...(opts.healthUrl ? { healthUrl: opts.healthUrl } : {}),
+      ...(opts.settleMs !== undefined ? { settleMs: opts.settleMs } : {}),
+      ...(opts.reloadSignal && opts.pidFile ? { reloadSignal: opts.reloadSignal, pidFile: opts.pidFile } : {}),
+      log: opts.logger ?? nullLogger,
+      signal: opts.signal,
+    });
+    return { stoppedCleanly: result.stoppedCleanly };
   } finally {
     await access.close();
   }

@@ -2,7 +2,8 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // The package's own entry (package.json "exports" → dist/rulesctl.js): what `import … from 'rulesctl'` gets.
-import { install, pull, push, resolve, isRulesctlError, ErrorCodes } from 'rulesctl';
+import { follow, install, pull, push, resolve, isRulesctlError, ErrorCodes } from 'rulesctl';
+import { startFalcoStandIn } from '../../helpers/falco-stand-in.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 import { tmpDir } from '../../helpers/tmp.js';
 
@@ -51,4 +52,40 @@ describe('library API (push, pull, install, resolve from the package entry)', ()
     const err = await push(`${reg.host}/${uniqueRepo('api/bad')}:1.0.0`, [file], { type: 'rulesfile', version: '1.0.0', plainHttp: true, env: {} }).catch((e: unknown) => e);
     expect(isRulesctlError(err, ErrorCodes.INVALID_RULES)).toBe(true);
   });
+
+  it('follow() installs a new version and stops cleanly when its signal aborts', async () => {
+    const reg = getRegistries().open;
+    const repo = uniqueRepo('api/follow');
+    const dir = tmpDir('api-follow-src');
+    const file = join(dir, 'followed_rules.yaml');
+    await writeFile(file, RULES);
+    await push(`${reg.host}/${repo}:1.0.0`, [file], { type: 'rulesfile', version: '1.0.0', plainHttp: true, tags: ['latest'], env: {} });
+    const falco = await startFalcoStandIn();
+    const rules = tmpDir('api-follow-rules');
+    const controller = new AbortController();
+    const running = follow([`${reg.host}/${repo}:latest`], {
+      everyMs: 200, startupBehavior: 'immediate', falcoVersionsUrl: falco.versionsUrl, rulesfilesDir: rules,
+      stateDir: tmpDir('api-follow-state'), tmpDir: tmpDir('api-follow-tmp'), plainHttp: true, env: {}, settleMs: 0, signal: controller.signal,
+    });
+    try {
+      const target = join(rules, 'followed_rules.yaml');
+      await waitFor(async () => (await readFile(target, 'utf8').catch(() => '')) === RULES);
+      const v2 = RULES.replace('pushed through the library API', 'version two');
+      await writeFile(file, v2);
+      await push(`${reg.host}/${repo}:1.0.1`, [file], { type: 'rulesfile', version: '1.0.1', plainHttp: true, tags: ['latest'], env: {} });
+      await waitFor(async () => (await readFile(target, 'utf8').catch(() => '')) === v2);
+    } finally {
+      controller.abort();
+      expect(await running).toEqual({ stoppedCleanly: true });
+      await falco.close();
+    }
+  });
 });
+
+async function waitFor(pred: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

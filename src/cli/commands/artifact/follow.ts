@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -10,20 +8,10 @@ import type { Runtime } from '../../runtime.js';
 import { followScheduleConflict } from '../../../config/checks.js';
 import { parseGoDuration } from '../../../config/duration.js';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
-import { runDaemon, type FollowedRef } from '../../../follow/daemon.js';
-import { checkFalcoHealth } from '../../../follow/falco-client.js';
-import { readFalcoInfo } from '../../../follow/falco-info.js';
-import { startFollowServer, type FollowServer } from '../../../follow/http-server.js';
-import { createLiveness } from '../../../follow/liveness.js';
-import { createFollowMetrics, type FollowMetrics } from '../../../follow/metrics.js';
-import { parseSignalName, sendReloadSignal } from '../../../follow/reload.js';
-import { resolveFollowTargets, type FollowTarget } from '../../../follow/refs.js';
+import { parseSignalName } from '../../../follow/reload.js';
+import { followArtifacts } from '../../../follow/run.js';
 import { createSchedule, parseStartupBehavior } from '../../../follow/schedule.js';
-import { cleanStaleWorkDirs, createUpdate } from '../../../follow/update.js';
-import { hostPlatform } from '../../../oci/platform.js';
 import type { ResolvedSettings } from '../../../config/load.js';
-import type { TargetFactory } from '../../../oci/targets.js';
-import type { ArtifactType } from '../../../artifact/media-types.js';
 
 // Repeated --allowed-types accumulate (falcoctl); one comma string for the settings parser.
 const collect = (v: string, prev?: string) => (prev ? `${prev},${v}` : v);
@@ -100,81 +88,29 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
   const timeoutMs = durationFlag(flags.timeout, '--timeout');
   const settleMs = durationFlag(flags.healthSettle, '--health-settle');
 
-  const falco = await readFalcoInfo(settings.get('artifact.follow.falcoversions'), { timeoutMs, log: rt.logger, signal: rt.io.signal });
-  rt.logger.info('Retrieved Falco versions', { engine_version_semver: falco.versions.engine_version_semver, falco_version: falco.versions.falco_version });
   const access = createRegistryAccess(rt, settings, { plainHttp: flags.plainHttp === true });
-  const metrics = createFollowMetrics();
-  const liveness = createLiveness({ now: Date.now });
-  let server: FollowServer | undefined;
   try {
-    const targets = await resolveFollowTargets(inputs, {
-      indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), log: rt.logger, signal: rt.io.signal,
-    });
-    const stateDir = settings.get('artifact.follow.statedir');
-    const dirs = {
-      rulesfile: settings.get('artifact.follow.rulesfilesdir'),
-      plugin: settings.get('artifact.follow.pluginsdir'),
-      asset: settings.get('artifact.follow.assetsdir'),
-    };
-    const tmpDir = settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir();
-    await mkdir(tmpDir, { recursive: true });
-    const stale = await cleanStaleWorkDirs(tmpDir);
-    if (stale.length > 0) rt.logger.info('Removed leftover download directories', { directory: tmpDir, removed: stale.length });
-    const refs: FollowedRef[] = [];
-    for (const t of targets) {
-      refs.push(await followedRef(t, access.targets, {
-        dirs, tmpDir, stateDir, falco, settleMs, metrics, rt,
-        allowedTypes: settings.get('artifact.allowedTypes'),
-        noVerify: settings.get('artifact.noVerify'),
-        reload: reloadSignal ? () => sendReloadSignal(pidFile, { signal: reloadSignal }) : undefined,
-        // Not the shutdown signal: a SIGTERM during the check must not turn a good update into a rollback.
-        verify: healthUrl ? () => checkFalcoHealth(healthUrl, { signal: AbortSignal.timeout(10_000) }) : undefined,
-      }));
-    }
-    if (listen) {
-      server = await startFollowServer({ listen, health: () => liveness.status(), metrics: () => metrics.render() });
-      rt.logger.info('Serving /healthz and /metrics', { url: server.url });
-    }
-    const result = await runDaemon({
-      refs, stateDir, schedule, startupBehavior, signal: rt.io.signal, log: rt.logger, metrics, liveness,
-      // Staging files a killed run left: next to installed files, and next to the state files.
-      cleanDirs: [...new Set([...Object.values(dirs), join(stateDir, '.falcoctl', 'artifact-state')])],
+    const result = await followArtifacts({
+      refs: inputs, targets: access.targets, schedule, startupBehavior,
+      falcoVersionsUrl: settings.get('artifact.follow.falcoversions'), timeoutMs,
+      dirs: {
+        rulesfile: settings.get('artifact.follow.rulesfilesdir'),
+        plugin: settings.get('artifact.follow.pluginsdir'),
+        asset: settings.get('artifact.follow.assetsdir'),
+      },
+      stateDir: settings.get('artifact.follow.statedir'),
+      tmpDir: settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir(),
+      allowedTypes: settings.get('artifact.allowedTypes'),
+      noVerify: settings.get('artifact.noVerify'),
+      indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'),
+      settleMs,
+      ...(listen ? { listen } : {}),
+      ...(healthUrl ? { healthUrl } : {}),
+      ...(reloadSignal ? { reloadSignal, pidFile } : {}),
+      log: rt.logger, signal: rt.io.signal,
     });
     if (!result.stoppedCleanly) rt.logger.warn('Some followers were still running at the deadline');
   } finally {
-    await server?.close();
     await access.close();
   }
-}
-
-interface RefContext {
-  dirs: Record<'rulesfile' | 'plugin' | 'asset', string>;
-  tmpDir: string;
-  stateDir: string;
-  falco: Awaited<ReturnType<typeof readFalcoInfo>>;
-  settleMs: number;
-  metrics: FollowMetrics;
-  rt: Runtime;
-  allowedTypes: ArtifactType[];
-  noVerify: boolean;
-  reload: (() => Promise<unknown>) | undefined;
-  verify: (() => Promise<{ healthy: boolean; reason?: string }>) | undefined;
-}
-
-async function followedRef(t: FollowTarget, factory: TargetFactory, c: RefContext): Promise<FollowedRef> {
-  const target = await factory(t.resolved.reference);
-  const lastGoodDir = join(c.stateDir, '.rulesctl', 'last-good', createHash('sha256').update(t.ref).digest('hex').slice(0, 16));
-  const update = createUpdate({
-    ref: t.ref, target, repository: t.repository, platform: hostPlatform(), dirs: c.dirs, tmpDir: c.tmpDir, lastGoodDir,
-    falcoVersions: c.falco.versions, pluginVersions: c.falco.pluginVersions,
-    ...(c.allowedTypes.length > 0 ? { allowedTypes: c.allowedTypes } : {}),
-    signature: t.signature, noVerify: c.noVerify, settleMs: c.settleMs, log: c.rt.logger, metrics: c.metrics,
-    ...(c.reload ? { reload: c.reload } : {}),
-    ...(c.verify ? { verify: c.verify } : {}),
-  });
-  return {
-    ref: t.ref,
-    headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
-    update,
-  };
 }

@@ -1,0 +1,103 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactType } from '../artifact/media-types.js';
+import type { IndexSource } from '../index/backends.js';
+import type { Logger } from '../log.js';
+import { hostPlatform } from '../oci/platform.js';
+import type { TargetFactory } from '../oci/targets.js';
+import { runDaemon, type DaemonResult, type FollowedRef } from './daemon.js';
+import { checkFalcoHealth } from './falco-client.js';
+import { readFalcoInfo, type FalcoInfo } from './falco-info.js';
+import { startFollowServer, type FollowServer } from './http-server.js';
+import { createLiveness } from './liveness.js';
+import { createFollowMetrics, type FollowMetrics } from './metrics.js';
+import { sendReloadSignal } from './reload.js';
+import { resolveFollowTargets, type FollowTarget } from './refs.js';
+import type { Schedule, StartupBehavior } from './schedule.js';
+import { cleanStaleWorkDirs, createUpdate } from './update.js';
+
+/** Everything `artifact follow` needs once its flags, env and config are resolved. */
+export interface FollowArtifactsOptions {
+  /** Index names or full references. */
+  refs: readonly string[];
+  targets: TargetFactory;
+  schedule: Schedule;
+  startupBehavior: StartupBehavior;
+  /** Falco's `/versions`, read once at start (retried until `timeoutMs`). */
+  falcoVersionsUrl: string;
+  timeoutMs: number;
+  dirs: Record<ArtifactType, string>;
+  stateDir: string;
+  /** Where downloads are extracted before staging next to their targets. */
+  tmpDir: string;
+  allowedTypes?: readonly ArtifactType[];
+  noVerify?: boolean;
+  indexes: readonly IndexSource[];
+  /** falcoctl's index cache (`$HOME/.config/falcoctl`). */
+  cacheDir: string;
+  /** host:port serving /healthz and /metrics. */
+  listen?: string;
+  /** Falco's /healthz, checked `settleMs` after each swap (rollback when unhealthy). */
+  healthUrl?: string;
+  settleMs?: number;
+  /** Signal sent to the pid in `pidFile` after each swap. */
+  reloadSignal?: string;
+  pidFile?: string;
+  log: Logger;
+  /** Aborted on SIGTERM/SIGINT: followers stop within the deadline, never mid-rename. */
+  signal: AbortSignal;
+}
+
+/**
+ * The follow daemon as `rulesctl artifact follow` runs it (falcoctl.md §11, issue 6): Falco's
+ * versions read once, one follower per reference, the optional /healthz + /metrics server, until
+ * `signal` aborts. A bad update is logged and skipped; the daemon never exits because of one.
+ */
+export async function followArtifacts(opts: FollowArtifactsOptions): Promise<DaemonResult> {
+  const { log, signal } = opts;
+  const falco = await readFalcoInfo(opts.falcoVersionsUrl, { timeoutMs: opts.timeoutMs, log, signal });
+  log.info('Retrieved Falco versions', { engine_version_semver: falco.versions.engine_version_semver, falco_version: falco.versions.falco_version });
+  const metrics = createFollowMetrics();
+  const liveness = createLiveness({ now: Date.now });
+  let server: FollowServer | undefined;
+  try {
+    const targets = await resolveFollowTargets(opts.refs, { indexes: opts.indexes, cacheDir: opts.cacheDir, log, signal });
+    await mkdir(opts.tmpDir, { recursive: true });
+    const stale = await cleanStaleWorkDirs(opts.tmpDir);
+    if (stale.length > 0) log.info('Removed leftover download directories', { directory: opts.tmpDir, removed: stale.length });
+    const refs: FollowedRef[] = [];
+    for (const t of targets) refs.push(await followedRef(t, opts, falco, metrics));
+    if (opts.listen) {
+      server = await startFollowServer({ listen: opts.listen, health: () => liveness.status(), metrics: () => metrics.render() });
+      log.info('Serving /healthz and /metrics', { url: server.url });
+    }
+    return await runDaemon({
+      refs, stateDir: opts.stateDir, schedule: opts.schedule, startupBehavior: opts.startupBehavior, signal, log, metrics, liveness,
+      // Staging files a killed run left: next to installed files, and next to the state files.
+      cleanDirs: [...new Set([...Object.values(opts.dirs), join(opts.stateDir, '.falcoctl', 'artifact-state')])],
+    });
+  } finally {
+    await server?.close();
+  }
+}
+
+async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco: FalcoInfo, metrics: FollowMetrics): Promise<FollowedRef> {
+  const target = await opts.targets(t.resolved.reference);
+  const lastGoodDir = join(opts.stateDir, '.rulesctl', 'last-good', createHash('sha256').update(t.ref).digest('hex').slice(0, 16));
+  const { reloadSignal, pidFile, healthUrl } = opts;
+  const update = createUpdate({
+    ref: t.ref, target, repository: t.repository, platform: hostPlatform(), dirs: opts.dirs, tmpDir: opts.tmpDir, lastGoodDir,
+    falcoVersions: falco.versions, pluginVersions: falco.pluginVersions,
+    ...(opts.allowedTypes && opts.allowedTypes.length > 0 ? { allowedTypes: [...opts.allowedTypes] } : {}),
+    signature: t.signature, noVerify: opts.noVerify ?? false, settleMs: opts.settleMs ?? 1000, log: opts.log, metrics,
+    ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
+    // Not the shutdown signal: a SIGTERM during the check must not turn a good update into a rollback.
+    ...(healthUrl ? { verify: () => checkFalcoHealth(healthUrl, { signal: AbortSignal.timeout(10_000) }) } : {}),
+  });
+  return {
+    ref: t.ref,
+    headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
+    update,
+  };
+}
