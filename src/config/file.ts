@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import yaml from 'js-yaml';
 import { ErrorCodes, RulesctlError } from '../errors.js';
-import { writeFileAtomic } from '../oci/auth/credentials/_atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { SETTINGS, canonicalKey, definitionOf } from './definitions.js';
 import type { SettingKey, SettingValues } from './definitions.js';
 import { show } from './parsers.js';

@@ -1,7 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
-import { writeFileAtomic } from './_atomic.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { fetchIndexText, type FetchIndexOptions, type IndexSource, type IndexValidators } from './backends.js';
 import { readIndex, serializeIndex } from './index-file.js';
 import { formatTimestamp, parseIndexesConfig, serializeIndexesConfig, type IndexConfigEntry } from './indexes-config.js';
@@ -48,7 +48,7 @@ export async function listIndexes(opts: Pick<CacheOptions, 'cacheDir' | 'signal'
 }
 
 const writeConfig = (cacheDir: string, entries: IndexConfigEntry[]) =>
-  writeFileAtomic(cachePaths(cacheDir).config, serializeIndexesConfig(entries));
+  writeFileAtomic(cachePaths(cacheDir).config, serializeIndexesConfig(entries), { dirMode: 0o755 });
 
 const wrapFetchError = (source: IndexSource, err: unknown) => {
   const inner = isRulesctlError(err) ? err : undefined;
@@ -68,9 +68,9 @@ async function fetchAndStore(source: IndexSource, opts: CacheOptions, validators
     throw wrapFetchError(source, err);
   }
   if (result.notModified) return false;
-  await writeFileAtomic(paths.index, serializeIndex(entries));
+  await writeFileAtomic(paths.index, serializeIndex(entries), { dirMode: 0o755 });
   if (result.validators.etag !== undefined || result.validators.lastModified !== undefined) {
-    await writeFileAtomic(paths.validators, `${JSON.stringify(result.validators)}\n`);
+    await writeFileAtomic(paths.validators, `${JSON.stringify(result.validators)}\n`, { dirMode: 0o755 });
   } else await rm(paths.validators, { force: true });
   return true;
 }

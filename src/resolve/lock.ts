@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, RulesctlError } from '../errors.js';
-import { writeFileAtomic } from '../index/_atomic.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { isDigest } from '../oci/descriptor.js';
 
 /**
@@ -111,7 +111,7 @@ export async function readLock(path: string, opts: { signal?: AbortSignal } = {}
 
 /** Writes the lock atomically (temp + rename in the same directory), mode 0644. */
 export async function writeLock(path: string, lock: LockFile): Promise<void> {
-  await writeFileAtomic(path, serializeLock(lock));
+  await writeFileAtomic(path, serializeLock(lock), { dirMode: 0o755 });
 }
 
 export { lockSatisfies, assertLockSatisfies, type LockRequest } from './_lock-check.js';

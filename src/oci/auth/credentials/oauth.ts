@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import type { Credential } from '../types.js';
-import { writeFileAtomic } from './_atomic-write.js';
+import { writeFileAtomic } from '../../../util/atomic-write.js';
 import { findByHost } from './registry-key.js';
 
 /**

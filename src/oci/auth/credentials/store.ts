@@ -1,4 +1,4 @@
-import { writeFileAtomic } from './_atomic-write.js';
+import { writeFileAtomic } from '../../../util/atomic-write.js';
 import { entryFor, helperFor, lookupAuths, readDockerConfig } from './docker-config.js';
 import type { DockerAuthEntry, DockerConfig } from './docker-config.js';
 import { helperErase, helperGet, helperStore, runHelper as defaultRunner } from './helpers.js';

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { writeFileAtomic } from '../../../../oci/auth/credentials/_atomic-write.js';
+import { writeFileAtomic } from '../../../../util/atomic-write.js';
 import { defaultClientCredentialsPath, readClientCredentials } from '../../../../oci/auth/credentials/oauth.js';
 import { hostKey } from '../../../../oci/auth/credentials/registry-key.js';
 import { openCredentialFile } from '../../../../oci/auth/credentials/store.js';

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ErrorCodes, RulesctlError } from '../../../errors.js';
+import { ErrorCodes, RulesctlError } from '../errors.js';
 
 export interface AtomicWriteOptions {
-  /** Final file mode (applied to the temp file before the rename). */
-  mode: number;
+  /** Final file mode, applied to the temp file before the rename (default 0644). */
+  mode?: number;
   /** Create the parent with this mode when missing; with `tightenDir`, also chmod a looser one. */
   dirMode?: number;
   tightenDir?: boolean;
@@ -15,18 +15,20 @@ export interface AtomicWriteOptions {
 /**
  * Writes `data` to `path` by rename from `<dir>/.<name>.<pid>.<random>.tmp` (flag `wx`, final
  * mode, fsync), so readers see the old or the new file, never a torn one (style practice 12).
- * Errors quote the path only, never the data.
+ * Errors quote the path only, never the data. The one atomic small-file writer of the code base
+ * (credentials, config, index cache, lock); install/follow placement is src/install/place.ts.
  */
-export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+  const mode = opts.mode ?? 0o644;
   opts.signal?.throwIfAborted();
   const dir = dirname(path);
   await ensureDir(dir, opts);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', opts.mode);
+    const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(data, { signal: opts.signal });
-      await fh.chmod(opts.mode);
+      await fh.chmod(mode);
       await fh.sync();
     } finally {
       await fh.close();
