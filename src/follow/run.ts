@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactType } from '../artifact/media-types.js';
 import type { IndexSource } from '../index/backends.js';
@@ -15,6 +15,7 @@ import { createFollowMetrics, type FollowMetrics } from './metrics.js';
 import { sendReloadSignal } from './reload.js';
 import { resolveFollowTargets, type FollowTarget } from './refs.js';
 import type { Schedule, StartupBehavior } from './schedule.js';
+import { readState, statePath, writeState } from '../install/state.js';
 import { cleanStaleWorkDirs, createUpdate } from './update.js';
 
 /** Everything `artifact follow` needs once its flags, env and config are resolved. */
@@ -91,6 +92,14 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
     falcoVersions: falco.versions, pluginVersions: falco.pluginVersions,
     ...(opts.allowedTypes && opts.allowedTypes.length > 0 ? { allowedTypes: [...opts.allowedTypes] } : {}),
     signature: t.signature, noVerify: opts.noVerify ?? false, settleMs: opts.settleMs ?? 1000, log: opts.log, metrics,
+    // The state file says which digest the files hold; while they change it must not claim either.
+    beforeSwap: async () => {
+      const previous = await readState(opts.stateDir, t.ref, { log: opts.log });
+      await rm(statePath(opts.stateDir, t.ref), { force: true });
+      return async () => {
+        if (previous) await writeState(opts.stateDir, t.ref, previous.digest);
+      };
+    },
     ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
     // Not the shutdown signal: a SIGTERM during the check must not turn a good update into a rollback.
     ...(healthUrl ? { verify: () => checkFalcoHealth(healthUrl, { signal: AbortSignal.timeout(10_000) }) } : {}),

@@ -54,6 +54,12 @@ export interface UpdateContext {
   /** Falco health after the swap; unhealthy → rollback. */
   verify?: () => Promise<{ healthy: boolean; reason?: string }>;
   settleMs?: number;
+  /**
+   * Runs right before the first rename (follow: forgets the recorded digest, so a run killed in
+   * the middle of a swap re-checks the files on restart instead of trusting a stale state file).
+   * Returns what undoes it once the swap was rolled back (the old files are back).
+   */
+  beforeSwap?: () => Promise<() => Promise<void>>;
   log?: Logger;
   metrics?: FollowMetricsSink;
 }
@@ -144,7 +150,9 @@ export async function updateOnce(ctx: UpdateContext, digest: string, signal: Abo
 async function swapStaged(ctx: UpdateContext, changes: PlaceChange[], guard: PlacementGuard | undefined, log: Logger): Promise<UpdateResult | undefined> {
   let unhealthy: string | undefined;
   const verify = ctx.verify;
+  let undo: (() => Promise<void>) | undefined;
   try {
+    undo = await ctx.beforeSwap?.();
     await swapRules(changes, {
       lastGoodDir: ctx.lastGoodDir, log, ref: ctx.ref,
       ...(guard ? { guard } : {}),
@@ -157,6 +165,8 @@ async function swapStaged(ctx: UpdateContext, changes: PlaceChange[], guard: Pla
       } } : {}),
     });
   } catch (err) {
+    // swapRules restores the previous files when it fails or Falco is unhealthy.
+    await undo?.();
     if (unhealthy === undefined) throw err;
     return { outcome: 'skipped', reason: 'rolled-back', message: `Rolled back ${ctx.ref}: ${(err as Error).message}` };
   }
