@@ -1,4 +1,3 @@
-import { execa } from 'execa';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import type { Credential } from '../types.js';
 
@@ -28,6 +27,8 @@ class HelperNotFound extends Error {}
  */
 export const runHelper: HelperRunner = async (helper, action, input, opts) => {
   const bin = `docker-credential-${helper}`;
+  // Loaded on first use: most runs never call a credential helper (start-up time).
+  const { execa } = await import('execa');
   const r = await execa(bin, [action], {
     input,
     env: opts.env as Record<string, string>,
