@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { FetchOptions, OpOptions, Target } from '../oci/target.js';
+import { isAlive } from '../util/process.js';
 
 /** Helpers of the follow update: per-update read memo, and cleanup after a crashed process. */
 
@@ -24,14 +25,6 @@ export async function cleanStaleWorkDirs(tmpDir: string): Promise<string[]> {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 const SMALL = 1024 * 1024;
 

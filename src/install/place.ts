@@ -4,6 +4,7 @@ import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink }
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../errors.js';
+import { isAlive } from '../util/process.js';
 
 /**
  * Atomic file placement shared by `artifact install` and `artifact follow`
@@ -98,14 +99,6 @@ export async function cleanStaleStaging(dir: string): Promise<string[]> {
   return removed;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** fsync of a directory makes a rename durable; some filesystems refuse it, which is harmless. */
 export async function syncDir(dir: string): Promise<void> {

@@ -1,19 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isAlive } from '../util/process.js';
 
 /** Scratch directories of this process still in use. */
 const active = new Set<string>();
 const NAME = /^(\d+)-[0-9a-f]+$/;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * A private extraction area `<stateDir>/.rulesctl/work/<pid>-<random>` (never a destination).

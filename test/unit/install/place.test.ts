@@ -153,7 +153,8 @@ describe('cleanStaleStaging', () => {
 /** Transpiles place.ts and errors.ts so a plain `node` child can run the real code. */
 async function buildChild(out: string): Promise<string> {
   await mkdir(join(out, 'install'), { recursive: true });
-  for (const rel of ['errors.ts', 'install/place.ts']) {
+  await mkdir(join(out, 'util'), { recursive: true });
+  for (const rel of ['errors.ts', 'install/place.ts', 'util/process.ts']) {
     const src = await readFile(join(srcDir, rel), 'utf8');
     const js = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
