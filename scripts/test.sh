@@ -21,6 +21,8 @@ fi
 
 echo "scripts/test.sh: building (tsc -p tsconfig.json)" >&2
 npx tsc -p tsconfig.json
+echo "scripts/test.sh: type-checking the tests (tsc -p tsconfig.test.json)" >&2
+npx tsc -p tsconfig.test.json
 
 echo "scripts/test.sh: running vitest (unit + integration)" >&2
 report=$(mktemp -t rulesctl-vitest-XXXXXX.json)

@@ -30,7 +30,7 @@ async function world(names: Array<[string, EntryInput['type']]>) {
   return { repos, index: () => loadMergedIndex([{ name: 'test', url }]), target: (n: string) => repoTarget(repos[n]!) };
 }
 
-async function request(refs: string[], extra: Partial<InstallRequest> = {}): Promise<InstallRequest> {
+async function request(refs: string[], extra: Partial<InstallRequest> = {}): Promise<InstallRequest & { root: string }> {
   const d = await destinations();
   return { refs, ...d, allowedTypes: [], platform: PLATFORM, resolveDeps: true, noVerify: false, ...extra };
 }

@@ -87,7 +87,7 @@ function fakeOras(store: MemoryStore, tamper = false): OrasRunner {
     const chunks: Buffer[] = [];
     for await (const c of await store.fetch(layer)) chunks.push(c as Buffer);
     const bytes = Buffer.concat(chunks);
-    if (tamper) bytes[bytes.length - 1] ^= 1;
+    if (tamper) bytes[bytes.length - 1]! ^= 1;
     writeFileSync(join(arg(args, '--output'), layer.annotations['org.opencontainers.image.title']), bytes);
     return ok(Buffer.alloc(0));
   };

@@ -60,7 +60,7 @@ describe('resolveDependencies: conflicts carry the whole chain', () => {
 
   it('two dependents needing different majors, deep in the graph', async () => {
     const graph: Graph = { app: { '1.0.0': ['lib-a:1.0.0', 'lib-b:1.0.0'] }, 'lib-a': { '1.0.0': ['json:1.0.0'] }, 'lib-b': { '1.0.0': ['json:2.0.0'] }, json: { '1.0.0': [], '1.3.0': [], '2.0.0': [] } };
-    const err = await resolveDependencies([root('app', '1.0.0')], resolversFor(graph)).catch((e: Error) => e);
+    const err = (await resolveDependencies([root('app', '1.0.0')], resolversFor(graph)).catch((e: Error) => e)) as Error;
     expect(err.message).toBe('cannot satisfy dependencies: lib-b 1.0.0 needs json ^2.0.0 (chain: app 1.0.0 (requested as app:1.0.0) → lib-b 1.0.0), '
       + 'but json 1.3.0 is required by lib-a 1.0.0 (needs json ^1.0.0; chain: app 1.0.0 (requested as app:1.0.0) → lib-a 1.0.0), '
       + 'and no version satisfies all of them (available: 1.0.0, 1.3.0, 2.0.0)');

@@ -132,7 +132,7 @@ describe('refusals', () => {
     const { store, root, keys } = await signedStore(['legacy']);
     await editManifest(store, `sha256-${root.digest.slice(7)}.sig`, (m) => {
       const sig = Buffer.from(m.layers[0]!.annotations!['dev.cosignproject.cosign/signature']!, 'base64');
-      sig[sig.length - 1] ^= 0x01;
+      sig[sig.length - 1]! ^= 0x01;
       m.layers[0]!.annotations!['dev.cosignproject.cosign/signature'] = sig.toString('base64');
     });
     const err = await verifyArtifact({ target: store, repository: REPO, digest: root.digest, policy: keyPolicy(keys.publicPem) }).catch((e) => e);
@@ -145,7 +145,7 @@ describe('refusals', () => {
     const m = JSON.parse((await store.fetchManifest(result.bundle!.manifest)).bytes.toString()) as ImageManifest;
     const bundle = JSON.parse(store.blobs.get(m.layers[0]!.digest)!.toString());
     const sig = Buffer.from(bundle.dsseEnvelope.signatures[0].sig, 'base64');
-    sig[sig.length - 1] ^= 0x01;
+    sig[sig.length - 1]! ^= 0x01;
     bundle.dsseEnvelope.signatures[0].sig = sig.toString('base64');
     const bytes = Buffer.from(JSON.stringify(bundle));
     const layer = descriptorFor(m.layers[0]!.mediaType, bytes);

@@ -95,7 +95,7 @@ describe('authorizer', () => {
 
   it('reports a rejecting token server as ERR_UNAUTHORIZED without leaking the password', async () => {
     const auth = authorizer(fakeRealm(401).send, { kind: 'basic', username: 'u', password: 'hunter2' });
-    const err = await auth.challenge('r', scope, BEARER).catch((e: unknown) => e as Error & { code: string });
+    const err = (await auth.challenge('r', scope, BEARER).catch((e: unknown) => e)) as Error & { code: string };
     expect(err).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
     expect(JSON.stringify({ ...err, message: err.message })).not.toContain('hunter2');
   });
