@@ -32,8 +32,11 @@ export interface PackOptions {
  * `<first "."-token of basename>.tar.gz` by {@link packPath}. Never holds the file in memory.
  */
 export async function prepareLayer(path: string, workDir: string, opts: PackOptions = {}): Promise<LayerFile> {
-  if (await isTarGz(path, opts)) {
-    const { size, digest } = await hashFile(path, opts);
+  const hasher = hashingPassThrough();
+  if (await isTarGz(path, { ...opts, tap: hasher.stream })) {
+    // The check read the whole file through the hasher; hash again only if it did not (never seen).
+    const info = await statOrThrow(path);
+    const { size, digest } = hasher.size() === info.size ? { size: hasher.size(), digest: hasher.digest() } : await hashFile(path, opts);
     return { path, title: basename(path), size, digest, packed: false };
   }
   return packPath(path, workDir, opts);
@@ -43,12 +46,14 @@ export async function prepareLayer(path: string, workDir: string, opts: PackOpti
  * True when `path` is a gzip stream holding a tar archive readable to its end (falcoctl IsTarGz).
  * I/O errors other than "not a tar.gz" are thrown as ERR_IO.
  */
-export async function isTarGz(path: string, opts: PackOptions = {}): Promise<boolean> {
+export async function isTarGz(path: string, opts: PackOptions & { tap?: Transform } = {}): Promise<boolean> {
   const info = await statOrThrow(path);
   if (!info.isFile() || info.size === 0) return false; // Go's gzip.NewReader fails on empty input
   const parser = new Parser({ strict: true, onReadEntry: (e) => e.resume() });
   try {
-    await pipeline(createReadStream(path), createGunzip(), stopAtEndOfArchive(), parser as unknown as Writable, { signal: opts.signal });
+    const source = createReadStream(path, { highWaterMark: 1 << 20 });
+    const stages = opts.tap ? [source, opts.tap] : [source];
+    await pipeline([...stages, createGunzip(), stopAtEndOfArchive(), parser as unknown as Writable], { signal: opts.signal });
     return true;
   } catch (err) {
     if (opts.signal?.aborted) throw err;

@@ -118,7 +118,8 @@ async function configFor(req: PublishRequest, logger: Logger, signal?: AbortSign
   const requires = req.requires ?? [];
   const validate = req.validate !== false;
   const file = req.files[0];
-  const archive = file !== undefined && (await isTarGz(file.path, signal ? { signal } : {}));
+  // Only rules files need to know here (YAML to parse); prepareLayer checks every file once more.
+  const archive = req.type === 'rulesfile' && file !== undefined && (await isTarGz(file.path, signal ? { signal } : {}));
   if (req.type === 'rulesfile' && archive && validate) {
     for (const entry of await rulesInArchive(file.path, signal)) checkRules(entry.text, `${file.path}/${entry.name}`, logger);
   }
