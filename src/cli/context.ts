@@ -1,4 +1,5 @@
 import type { ResolvedSettings } from '../config/load.js';
+import { createGcpTokenSource } from '../oci/auth/credentials/gcp.js';
 import { createCredentialSource } from '../oci/auth/credentials/source.js';
 import type { Credential } from '../oci/auth/types.js';
 import { createRegistryClient, type RegistryClient } from '../oci/registry/client.js';
@@ -34,8 +35,10 @@ export interface RegistryAccess {
  * `registry.plainHttp`, mirrors from `registry.mirrors`.
  */
 export function createRegistryAccess(rt: Runtime, settings: ResolvedSettings, opts: RegistryAccessOptions = {}): RegistryAccess {
+  const gcpRegistries = settings.get('registry.auth.gcp').map((g) => g.registry);
   const credentials = createCredentialSource({
     ...(opts.explicit ? { explicit: opts.explicit } : {}),
+    ...(gcpRegistries.length > 0 ? { gcp: { registries: gcpRegistries, token: createGcpTokenSource({ env: rt.io.env, home: homeOf(rt) }) } } : {}),
     configAuth: { basic: settings.get('registry.auth.basic'), oauth: settings.get('registry.auth.oauth') },
     credsConfigPath: settings.get('registry.creds.config'),
     env: rt.io.env,

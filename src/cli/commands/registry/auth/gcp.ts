@@ -1,32 +1,33 @@
 import { Command } from 'commander';
 import { readConfigFile, updateConfigFile } from '../../../../config/file.js';
+import { createGcpTokenSource } from '../../../../oci/auth/credentials/gcp.js';
 import { hostKey } from '../../../../oci/auth/credentials/registry-key.js';
+import { homeOf } from '../../../context.js';
 import type { CliIO } from '../../../io.js';
 import type { ActionWrapper } from '../../register.js';
 import { registryArgument } from './common.js';
 
-/** What rulesctl can do instead of GCP application-default credentials. */
-export const GCP_WORKAROUND = 'rulesctl cannot fetch Google application-default credentials yet; log in with a short-lived token instead: '
-  + 'gcloud auth print-access-token | rulesctl registry auth basic <registry> -u oauth2accesstoken --password-stdin';
-
 /**
- * `rulesctl registry auth gcp REGISTRY` (spec falcoctl.md §12): adds `{registry}` to
- * `registry.auth.gcp` in falcoctl.yaml (`--config`), so falcoctl on the same host uses ADC for it.
- * falcoctl first checks that ADC yields a token; rulesctl has no ADC token source, so it cannot
- * check, does not use the entry itself, and says what works instead ({@link GCP_WORKAROUND}).
+ * `rulesctl registry auth gcp REGISTRY` (spec falcoctl.md §12): checks that Google
+ * application-default credentials yield a token (on failure: exit 1, nothing written), then adds
+ * `{registry}` to `registry.auth.gcp` in falcoctl.yaml (`--config`); registries listed there are
+ * then accessed as user `oauth2accesstoken` with an ADC access token.
  */
 export function gcpCommand(io: CliIO, action: ActionWrapper): Command {
   return new Command('gcp')
-    .description('Register a registry for Google application-default credentials in falcoctl.yaml (see the note)')
+    .description('Register a registry for Google application-default credentials in falcoctl.yaml')
     .argument('<registry>', 'registry host, e.g. europe-docker.pkg.dev')
     .addHelpText('after', `
-Note: ${GCP_WORKAROUND}
+Application-default credentials come from GOOGLE_APPLICATION_CREDENTIALS, else
+~/.config/gcloud/application_default_credentials.json (gcloud auth application-default login),
+else the GCE metadata server (GCE_METADATA_HOST).
 
 Examples:
-  rulesctl registry auth gcp europe-docker.pkg.dev
-  gcloud auth print-access-token | rulesctl registry auth basic europe-docker.pkg.dev -u oauth2accesstoken --password-stdin`)
+  gcloud auth application-default login
+  rulesctl registry auth gcp europe-docker.pkg.dev`)
     .action(action(io, async (rt, args) => {
       const registry = registryArgument(String(args[0]));
+      await createGcpTokenSource({ env: rt.io.env, home: homeOf(rt) })({ signal: rt.io.signal });
       const path = rt.globals.config;
       const file = await readConfigFile(path, { signal: rt.io.signal });
       const current = file.config['registry.auth.gcp'] ?? [];
@@ -34,8 +35,7 @@ Examples:
         rt.logger.info('Registry already configured for GCP', { registry, config: path });
       } else {
         await updateConfigFile(path, 'registry.auth.gcp', [...current.map((g) => ({ registry: g.registry })), { registry }], { signal: rt.io.signal });
-        rt.logger.info('GCP authentication configured', { registry, config: path });
       }
-      rt.logger.warn(GCP_WORKAROUND.replace('<registry>', registry));
+      rt.logger.info('GCP credentials configured', { registry });
     }));
 }
