@@ -1,6 +1,7 @@
 /**
  * `rulesctl registry auth gcp` with Google application-default credentials from a service-account
- * key whose token_uri is a token server on 127.0.0.1: the entry is written only when ADC yields a token.
+ * key whose token_uri is a token server on 127.0.0.1: the entry is written only when ADC yields a token,
+ * and a registry listed in registry.auth.gcp gets `oauth2accesstoken:<token>`.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -72,5 +73,33 @@ describe('registry auth gcp', () => {
     writeFileSync(existing, kept);
     expect((await runCli(['registry', 'auth', 'gcp', open.host, '--config', existing], { env: env2 })).code).toBe(1);
     expect(readFileSync(existing, 'utf8')).toBe(kept);
+  });
+
+  it('registries in registry.auth.gcp are accessed as oauth2accesstoken with the ADC token', async () => {
+    status = 200;
+    const auths: (string | undefined)[] = [];
+    const registry = createServer((req, res) => {
+      auths.push(req.headers.authorization);
+      req.resume();
+      if (req.headers.authorization === undefined) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="gcp"', 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"UNAUTHORIZED","message":"auth"}]}');
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"errors":[{"code":"MANIFEST_UNKNOWN","message":"no"}]}');
+      }
+    });
+    await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r));
+    try {
+      const host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+      const { home, config, env } = setup('auth-gcp-use');
+      mkdirSync(join(config, '..'), { recursive: true });
+      writeFileSync(config, yaml.dump({ registry: { auth: { gcp: [{ registry: host }] } } }));
+      const r = await runCli(['registry', 'pull', `${host}/proj/rules:1`, '--dest-dir', home, '--plain-http', '--config', config], { env });
+      expect(r.code).toBe(1);
+      expect(auths).toContain(`Basic ${Buffer.from('oauth2accesstoken:ya29.cli').toString('base64')}`);
+    } finally {
+      await new Promise<void>((r) => registry.close(() => r()));
+    }
   });
 });
