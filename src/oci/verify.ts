@@ -23,6 +23,8 @@ export function createVerifier(desc: Pick<Descriptor, 'digest' | 'size'>, opts: 
   const where = opts.source ? ` from ${opts.source}` : '';
   let seen = 0;
   return new Transform({
+    // 1 MiB buffers on both sides: with the 16 KiB default every 64 KiB socket chunk pauses the source.
+    highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback) {
       seen += chunk.length;
       if (seen > desc.size) {

@@ -266,19 +266,34 @@ describe('registry auth oauth', () => {
 });
 
 describe('registry auth gcp', () => {
-  it('adds the registry to registry.auth.gcp of the config file, keeping other keys, and says what works instead', async () => {
+  let tokenServer: Server;
+  let tokenUri = '';
+  beforeAll(async () => {
+    tokenServer = createServer((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ access_token: 'ya29.test-adc-token', expires_in: 3600, token_type: 'Bearer' }));
+    });
+    await new Promise<void>((r) => tokenServer.listen(0, '127.0.0.1', () => r()));
+    tokenUri = `http://127.0.0.1:${(tokenServer.address() as { port: number }).port}/token`;
+  });
+  afterAll(() => new Promise<void>((r) => tokenServer.close(() => r())));
+
+  it('checks that ADC yields a token, then adds the registry to registry.auth.gcp keeping other keys; a second run changes nothing', async () => {
     const home = tmpDir('auth-gcp');
     const config = join(home, 'falcoctl.yaml');
+    const adc = join(home, 'adc.json');
+    writeFileSync(adc, JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 'not-printed-secret', refresh_token: 'r', token_uri: tokenUri }));
     writeFileSync(config, yaml.dump({ artifact: { follow: { every: '6h' } }, registry: { auth: { gcp: [{ registry: 'us-docker.pkg.dev' }] } } }));
-    const r = await spawnCli(['registry', 'auth', 'gcp', 'europe-docker.pkg.dev/project/repo'], { env: testEnv(home) });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain('GCP authentication configured');
-    expect(r.stderr).toContain('gcloud auth print-access-token | rulesctl registry auth basic europe-docker.pkg.dev -u oauth2accesstoken --password-stdin');
+    const env = { ...testEnv(home), GOOGLE_APPLICATION_CREDENTIALS: adc };
+    const r = await spawnCli(['registry', 'auth', 'gcp', 'europe-docker.pkg.dev/project/repo'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('GCP credentials configured');
+    expect(r.stdout + r.stderr).not.toContain('not-printed-secret');
     expect(yaml.load(readFileSync(config, 'utf8'))).toEqual({
       artifact: { follow: { every: '6h' } },
       registry: { auth: { gcp: [{ registry: 'us-docker.pkg.dev' }, { registry: 'europe-docker.pkg.dev' }] } },
     });
-    const again = await spawnCli(['registry', 'auth', 'gcp', 'europe-docker.pkg.dev'], { env: testEnv(home) });
+    const again = await spawnCli(['registry', 'auth', 'gcp', 'europe-docker.pkg.dev'], { env });
     expect(again.stderr).toContain('already configured');
     expect((yaml.load(readFileSync(config, 'utf8')) as { registry: { auth: { gcp: unknown[] } } }).registry.auth.gcp).toHaveLength(2);
   });
