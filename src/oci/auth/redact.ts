@@ -66,3 +66,16 @@ export function redactHeaders(headers: Record<string, string | string[] | undefi
   for (const [k, v] of Object.entries(headers)) out[k] = SENSITIVE_HEADERS.has(k.toLowerCase()) ? '***' : v;
   return out;
 }
+
+/** A URL for messages about token endpoints: no userinfo and no query at all (secrets travel there). */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return '<invalid URL>';
+  }
+}

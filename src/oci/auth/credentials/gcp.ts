@@ -3,6 +3,7 @@ import { readFile as fsReadFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import type { Env } from './store.js';
+import { safeUrl } from '../redact.js';
 
 /** The scope falcoctl asks ADC for (spec falcoctl.md §12). */
 export const GCP_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -169,16 +170,4 @@ async function request(o: Resolved, where: string, url: string, init: { method: 
     throw new RulesctlError(ErrorCodes.CREDENTIALS, `${where}${close ? ' answered' : ''}: response missing access_token${close}`, { hint: HINT });
   }
   return { token: fields.access_token, expiresIn: Number(fields.expires_in ?? 0) || 0 };
-}
-
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return '<invalid URL>';
-  }
 }

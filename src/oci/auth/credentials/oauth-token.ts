@@ -1,6 +1,7 @@
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import type { Credential } from '../types.js';
 import type { ClientCredentialsConfig } from './oauth.js';
+import { safeUrl } from '../redact.js';
 
 /** The part of WHATWG fetch the token source uses (undici's `fetch` with a dispatcher fits). */
 export type FetchLike = (
@@ -92,17 +93,5 @@ function parseTokenBody(text: string, contentType: string): Record<string, unkno
     return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
   } catch {
     return {};
-  }
-}
-
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return '<invalid URL>';
   }
 }
