@@ -8,6 +8,14 @@ export interface TargetPlatform {
   architecture: string;
 }
 
+/** How manifests are read (default: `target.fetchManifest`); install passes a cache-first reader. */
+export type ManifestFetcher = (reference: string | Descriptor, opts: OpOptions) => Promise<{ descriptor: Descriptor; bytes: Buffer }>;
+
+export interface ResolveManifestOptions extends OpOptions {
+  /** Reads the root (by `reference`) and the platform manifest (by descriptor); must verify what it returns. */
+  fetchManifest?: ManifestFetcher;
+}
+
 export interface ResolvedManifest {
   /** What `reference` resolves to (the index, for plugins). */
   root: Descriptor;
@@ -22,9 +30,11 @@ export interface ResolvedManifest {
  * `architecture` both equal `platform` (falcoctl.md §4), else ERR_PLATFORM_NOT_FOUND
  * `unable to find a manifest matching the given platform: <os>/<arch>`. A plain manifest ignores the
  * platform. Fails with ERR_INVALID_MANIFEST `no layers in manifest` when layers are empty.
+ * `opts.fetchManifest` replaces how the two manifests are read, never how they are checked.
  */
-export async function resolveManifest(target: Target, reference: string, platform: TargetPlatform, opts: OpOptions = {}): Promise<ResolvedManifest> {
-  const root = await target.fetchManifest(reference, opts);
+export async function resolveManifest(target: Target, reference: string, platform: TargetPlatform, opts: ResolveManifestOptions = {}): Promise<ResolvedManifest> {
+  const { fetchManifest = (ref, o) => target.fetchManifest(ref, o), ...io } = opts;
+  const root = await fetchManifest(reference, io);
   let descriptor = root.descriptor;
   let bytes = root.bytes;
   let doc = parseJson(bytes, reference);
@@ -37,7 +47,7 @@ export async function resolveManifest(target: Target, reference: string, platfor
         hint: `available: ${manifests.map((m) => (m?.platform ? `${m.platform.os}/${m.platform.architecture}` : '?')).join(', ') || 'none'}; choose one with --platform`,
       });
     }
-    ({ descriptor, bytes } = await target.fetchManifest(match, opts));
+    ({ descriptor, bytes } = await fetchManifest(match, io));
     doc = parseJson(bytes, reference);
   }
   const manifest = doc as unknown as ImageManifest;

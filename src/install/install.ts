@@ -13,6 +13,7 @@ import { stillInstalled, writeRecord, type InstalledRecord } from './installed-f
 import { recordInstall } from './record.js';
 import { planFrozen, planInstall, type Plan, type PlannedArtifact } from './plan.js';
 import { assertRequirements, loadFalcoVersions, type FetchVersions } from './requirements-gate.js';
+import { DeferredMetaStore, MetaCache, metaCacheDir } from './meta-cache.js';
 import { InstallSession, type IndexSource } from './session.js';
 import { cleanStaleStaging } from './place.js';
 import { openScratch } from './scratch.js';
@@ -103,7 +104,9 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
     });
   }
   log.info('Resolving dependencies ...');
-  const session = new InstallSession(deps.targets, deps.index, request.platform, signal);
+  // Manifests and configs by digest; written only once the install succeeded (a refusal writes nothing).
+  const meta = new DeferredMetaStore(new MetaCache(metaCacheDir(request.stateDir), log));
+  const session = new InstallSession(deps.targets, deps.index, request.platform, signal, meta);
   const plan = await makePlan(session, request);
   for (const w of plan.warnings) log.warn(w);
   log.info('Installing artifacts', { refs: plan.artifacts.map((a) => a.ref) });
@@ -130,6 +133,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   }
   await cleanStale(results, request.stateDir);
   const lockFile = await recordInstall(plan, request, { log, now: deps.now, platformKey: PLATFORM_KEY(request.platform) });
+  await meta.commit(signal ? { signal } : {});
   for (const r of results) {
     if (r.changedFiles.length > 0) log.info('Artifact successfully installed', { name: r.name, type: r.type, digest: r.digest, directory: destOf(plan.artifacts.find((a) => a.name === r.name)!), files: r.changedFiles });
     else log.info('Artifact already installed, nothing changed', { name: r.name, digest: r.digest });
@@ -171,6 +175,7 @@ function resultsOf(plan: Plan, staged: readonly StagedArtifact[], current: Reado
 async function cleanStale(results: readonly InstalledArtifact[], stateDir: string): Promise<void> {
   const dirs = new Set(results.flatMap((r) => r.files.map((f) => dirname(f))));
   dirs.add(join(stateDir, '.falcoctl', 'artifact-state')).add(join(stateDir, '.rulesctl', 'installed'));
+  for (const alg of ['sha256', 'sha512']) dirs.add(join(metaCacheDir(stateDir), alg));
   for (const dir of dirs) await cleanStaleStaging(dir);
 }
 

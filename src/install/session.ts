@@ -7,8 +7,8 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { parseReference, type Reference } from '../oci/reference.js';
 import type { Target } from '../oci/target.js';
 import type { TargetFactory } from '../oci/targets.js';
-
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+import { cachedManifestFetcher, readConfigBytes } from './cached-reads.js';
+import type { MetaStore } from './meta-cache.js';
 
 /** An index given as data, or loaded on first use (full references never call the loader). */
 export type IndexSource = MergedIndex | (() => Promise<MergedIndex>);
@@ -32,7 +32,9 @@ export interface InspectedArtifact {
 
 /**
  * Per-install caches: one Target per repository, one manifest+config read per reference, the
- * index loaded at most once and only when a name must be looked up (falcoctl#264).
+ * index loaded at most once and only when a name must be looked up (falcoctl#264). With a `meta`
+ * store (src/install/meta-cache.ts), a tag costs one HEAD when its manifests and config are
+ * already known by digest, and a digest reference costs nothing.
  */
 export class InstallSession {
   private readonly targets = new Map<string, Promise<Target>>();
@@ -45,6 +47,7 @@ export class InstallSession {
     private readonly indexSource: IndexSource | undefined,
     private readonly platform: TargetPlatform,
     private readonly signal: AbortSignal | undefined,
+    private readonly meta?: MetaStore,
   ) {}
 
   /** True once the index was needed (and loaded or attempted). */
@@ -95,14 +98,15 @@ export class InstallSession {
     const reference = parseReference(ref);
     const target = await this.target(reference);
     const at = reference.digest ?? reference.tag ?? 'latest';
+    const io = this.signal ? { signal: this.signal } : {};
     let resolved;
     try {
-      resolved = await resolveManifest(target, at, this.platform, { signal: this.signal });
+      resolved = await resolveManifest(target, at, this.platform, { ...io, ...(this.meta ? { fetchManifest: cachedManifestFetcher(target, this.meta) } : {}) });
     } catch (err) {
       throw wrap(err, `unable to fetch config for "${ref}"`);
     }
     const layer = resolved.manifest.layers[0]!;
-    const config = parseConfig(await readSmall(target, resolved.manifest.config, this.signal), ref);
+    const config = parseConfig(await readConfigBytes(target, resolved.manifest.config, this.meta, io), ref);
     return {
       ref, reference, repository: `${reference.registry}/${reference.repository}`, target,
       rootDigest: resolved.root.digest, manifestDigest: resolved.descriptor.digest,
@@ -115,14 +119,4 @@ function wrap(err: unknown, what: string): unknown {
   if (!isRulesctlError(err) || err.code === ErrorCodes.ABORTED) return err;
   const e = err;
   return new RulesctlError(e.code, `${what}: ${e.message}`, { cause: err, hint: e.hint, details: e.details });
-}
-
-async function readSmall(target: Target, desc: Descriptor, signal: AbortSignal | undefined): Promise<Buffer> {
-  if (desc.size > MAX_CONFIG_BYTES) {
-    throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `config blob ${desc.digest} is ${desc.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
-  }
-  const chunks: Buffer[] = [];
-  // Target.fetch verifies size and digest while streaming (src/oci/target.ts contract).
-  for await (const chunk of await target.fetch(desc, { signal })) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
