@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { hashingPassThrough } from './_hash-stream.js';
 import { stopAtEndOfArchive } from './tar-end.js';
@@ -79,6 +79,8 @@ async function runExtraction(source: ArchiveSource, result: StagedArchive, opts:
   const abort = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, abort.signal]) : abort.signal;
   let queue = Promise.resolve();
+  // Loaded here: installs with nothing to extract (warm runs) do not pay for node-tar's modules.
+  const { Parser } = await import('tar');
   const parser = new Parser({
     strict: true,
     onReadEntry: (entry) => {

@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { Annotations, type Descriptor } from '../oci/descriptor.js';
 import type { OpOptions, Target } from '../oci/target.js';
-import { createVerifier } from '../oci/verify.js';
 import { parseConfig, type ArtifactConfig } from './config.js';
 import { extractToStaging, moveStagedInto, type ExtractOptions } from './extract.js';
 import { artifactTypeOfLayer, checkAllowedType, type ArtifactType } from './media-types.js';
@@ -60,7 +59,9 @@ export async function pullArtifact(target: Target, reference: string, opts: Pull
   const type = artifactTypeOfLayer(layer.mediaType);
   const title = layerTitle(layer);
   const config = parseConfig(await fetchSmallBlob(target, resolved.manifest.config, { signal }), reference);
-  const open = async (): Promise<Readable> => verified(await target.fetch(layer, { signal, onProgress: opts.onProgress }), layer, target);
+  // Target.fetch verifies size and digest as bytes flow (src/oci/target.ts contract; every Target here
+  // does): hashing again here cost a second SHA-256 pass over every layer.
+  const open = (): Promise<Readable> => target.fetch(layer, { signal, onProgress: opts.onProgress });
   const files = opts.extract ? await extractInto(open, opts) : [await saveLayer(await open(), layer, title, opts.destDir, signal)];
   return { reference, rootDigest: resolved.root.digest, manifestDigest: resolved.descriptor.digest, type, config, files };
 }
@@ -124,18 +125,7 @@ async function fetchSmallBlob(target: Target, desc: Descriptor, opts: OpOptions)
     throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `config blob ${desc.digest} is ${desc.size} bytes, over the ${MAX_CONFIG_BYTES}-byte limit`);
   }
   const chunks: Buffer[] = [];
-  for await (const chunk of verified(await target.fetch(desc, opts), desc, target)) chunks.push(chunk as Buffer);
+  for await (const chunk of await target.fetch(desc, opts)) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
 
-/** `source` piped through the shared verifier, with the source's errors forwarded. */
-function verified(source: Readable, desc: Descriptor, target: Target): Transform {
-  const check = createVerifier(desc, { source: target.name });
-  source.on('error', (err) => check.destroy(err));
-  // pipe() does not propagate a destroy upstream: a refused or failed consumer must release the
-  // registry response too, or the connection stays busy and closing the client waits forever.
-  check.on('close', () => {
-    if (!source.destroyed) source.destroy();
-  });
-  return source.pipe(check);
-}

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { request } from 'undici';
+import { requestUrl } from '../util/undici.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 
@@ -18,7 +18,7 @@ export type HttpGet = (url: string, opts: { signal?: AbortSignal }) => Promise<H
 
 /** Default `HttpGet` over undici `request`. */
 export const undiciGet: HttpGet = async (url, opts) => {
-  const res = await request(url, { method: 'GET', signal: opts.signal, headers: { 'user-agent': 'Go-http-client/1.1' } });
+  const res = await requestUrl(url, { method: 'GET', signal: opts.signal, headers: { 'user-agent': 'Go-http-client/1.1' } });
   return { status: res.statusCode, body: await res.body.text() };
 };
 

@@ -77,8 +77,8 @@ export function selectBackend(url: string, backend?: string): IndexBackend {
 /** The default HttpGet: undici `request`, body left to the caller. */
 export const undiciGet: HttpGet = async (url, opts) => {
   // Loaded on first use: commands that read only cached or built-in indexes never load undici.
-  const { request } = await import('undici');
-  const res = await request(url, { method: 'GET', headers: opts.headers, signal: opts.signal, dispatcher: opts.dispatcher });
+  const { requestUrl } = await import('../util/undici.js');
+  const res = await requestUrl(url, { method: 'GET', headers: opts.headers, signal: opts.signal, dispatcher: opts.dispatcher });
   return {
     status: res.statusCode,
     headers: res.headers,

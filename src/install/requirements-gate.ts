@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { requestUrl } from '../util/undici.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { checkRequirements, parseFalcoVersions, type FalcoVersions, type RequirementFailure } from '../resolve/requirements.js';
 import type { PlannedArtifact } from './plan.js';
@@ -12,7 +12,7 @@ const VERSIONS_TIMEOUT_MS = 30_000;
 export const fetchVersionsOverHttp: FetchVersions = async (url, opts) => {
   const timeout = AbortSignal.timeout(VERSIONS_TIMEOUT_MS);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const res = await request(url, { method: 'GET', signal });
+  const res = await requestUrl(url, { method: 'GET', signal });
   return res.body.text();
 };
 

@@ -1,4 +1,4 @@
-import semver from 'semver';
+import semver from './_semver.js';
 import type { ArtifactConfig } from '../artifact/config.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { describeConstraint, type Constraint } from './_constraints.js';

@@ -1,4 +1,5 @@
-import semver from 'semver';
+import semver from './_semver.js';
+import type { Range } from 'semver';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { parseTolerant } from '../artifact/semver.js';
 
@@ -11,7 +12,7 @@ export interface Constraint {
   from: string;
   /** The minimum version stated by the dependent. */
   min: string;
-  range: semver.Range;
+  range: Range;
 }
 
 /** Normalises a version as falcoctl does (blang ParseTolerant); throws a clear error otherwise. */

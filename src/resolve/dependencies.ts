@@ -1,4 +1,4 @@
-import semver from 'semver';
+import semver from './_semver.js';
 import type { ArtifactConfig, ArtifactDependency } from '../artifact/config.js';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { constraintFor, describeConstraint, pickVersion, satisfiesAll, toVersion, type Constraint } from './_constraints.js';

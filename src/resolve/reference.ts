@@ -1,4 +1,4 @@
-import semver from 'semver';
+import semver from './_semver.js';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import type { IndexEntry } from '../index/index-file.js';
 import type { MergedIndex } from '../index/merged.js';

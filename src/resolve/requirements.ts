@@ -1,4 +1,4 @@
-import semver from 'semver';
+import semver from './_semver.js';
 import type { ArtifactDependency, ArtifactRequirement } from '../artifact/config.js';
 import { isBlangSemver } from '../artifact/semver.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';

@@ -5,7 +5,7 @@ import type { ReferrersFn } from './discover.js';
 import type { KeyReadOptions } from './keys.js';
 import { describePolicy, parseCosignPolicy, type CosignIndexSignature } from './policy.js';
 import type { TrustedRootSource } from './trusted-root.js';
-import { verifyArtifact, type VerifiedSignature } from './verify.js';
+import type { VerifiedSignature } from './verify.js';
 
 export interface VerifyBeforeWriteOptions extends OpOptions {
   /** Where the pulled root lives (the registry repository it was pulled from). */
@@ -46,6 +46,8 @@ export async function verifyBeforeWrite(opts: VerifyBeforeWriteOptions): Promise
     log.warn('Signature verification skipped (--no-verify)', { reference: `${opts.repository}@${opts.digest}`, policy: describePolicy(policy) });
     return { status: 'skipped', reason: 'no-verify' };
   }
+  // Loaded only when there is a policy to enforce: the Sigstore/TUF libraries cost ~150 ms of start-up.
+  const { verifyArtifact } = await import('./verify.js');
   const signature = await verifyArtifact({
     target: opts.target,
     repository: opts.repository,

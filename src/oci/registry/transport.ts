@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
+import { Agent, EnvHttpProxyAgent, dispatchRequest } from '../../util/undici.js';
 import { redactUrl } from '../auth/redact.js';
 
 export interface RawRequest {
@@ -64,7 +65,7 @@ export function createTransport(opts: TransportOptions): Transport {
       const headers: Record<string, string> = { 'user-agent': opts.userAgent, ...req.headers };
       let crossOrigin = false;
       for (let hop = 0; ; hop++) {
-        const res = await dispatcher.request({
+        const res = await dispatchRequest(dispatcher, {
           origin: url.origin, path: url.pathname + url.search, method, headers, body: body ?? null,
           signal: req.signal, headersTimeout: opts.headersTimeoutMs ?? 30_000, bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
         });
