@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
-import { main } from '../dist/cli/main.js';
+import { main } from '../dist/cli-bundle/main.js';
 
 // undici parses HTTP with llhttp compiled to WebAssembly. By default V8 also recompiles that module
 // with TurboFan in the background, and the process cannot exit before the job ends: 60-150 ms

@@ -30,10 +30,12 @@ const REGISTRY = 'ghcr.io';
 const CREATED = '2025-01-01T00:00:00Z';
 const started = Date.now();
 
-if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
-  process.stderr.write('demo: building dist/ first (tsc)\n');
-  const r = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-  if (r.status !== 0) process.exit(1);
+if (!existsSync(join(root, 'dist', 'cli-bundle', 'main.js'))) {
+  process.stderr.write('demo: building dist/ first (tsc, then the CLI bundle)\n');
+  for (const args of [[join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], [join(root, 'scripts', 'bundle.mjs')]]) {
+    const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+    if (r.status !== 0) process.exit(1);
+  }
 }
 const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
 const { buildArtifact } = await dist('artifact/build.js');

@@ -19,8 +19,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo apache2-utils openssl
 fi
 
-echo "scripts/test.sh: building (tsc -p tsconfig.json)" >&2
+echo "scripts/test.sh: building (tsc -p tsconfig.json, then the CLI bundle)" >&2
 npx tsc -p tsconfig.json
+node scripts/bundle.mjs
 echo "scripts/test.sh: type-checking the tests (tsc -p tsconfig.test.json)" >&2
 npx tsc -p tsconfig.test.json
 

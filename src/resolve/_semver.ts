@@ -1,21 +1,16 @@
-import { createRequire } from 'node:module';
-import type * as Semver from 'semver';
+import Range from 'semver/classes/range.js';
+import compare from 'semver/functions/compare.js';
+import gt from 'semver/functions/gt.js';
+import major from 'semver/functions/major.js';
+import rcompare from 'semver/functions/rcompare.js';
+import satisfies from 'semver/functions/satisfies.js';
+import valid from 'semver/functions/valid.js';
+import maxSatisfying from 'semver/ranges/max-satisfying.js';
+import validRange from 'semver/ranges/valid.js';
 
 /**
- * The semver functions rulesctl uses, required one by one: the package index loads all ~50 of its
+ * The semver functions rulesctl uses, imported one by one: the package index loads all ~50 of its
  * modules (ranges algebra, coercion, subset…), about 15 ms of every CLI start-up that resolves.
  */
-const require = createRequire(import.meta.url);
-
-const semver = {
-  Range: require('semver/classes/range.js') as typeof Semver.Range,
-  valid: require('semver/functions/valid.js') as typeof Semver.valid,
-  compare: require('semver/functions/compare.js') as typeof Semver.compare,
-  rcompare: require('semver/functions/rcompare.js') as typeof Semver.rcompare,
-  major: require('semver/functions/major.js') as typeof Semver.major,
-  gt: require('semver/functions/gt.js') as typeof Semver.gt,
-  satisfies: require('semver/functions/satisfies.js') as typeof Semver.satisfies,
-  validRange: require('semver/ranges/valid.js') as typeof Semver.validRange,
-  maxSatisfying: require('semver/ranges/max-satisfying.js') as typeof Semver.maxSatisfying,
-};
+const semver = { Range, valid, compare, rcompare, major, gt, satisfies, validRange, maxSatisfying };
 export default semver;

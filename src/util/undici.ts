@@ -1,23 +1,24 @@
-import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
+import api from 'undici/lib/api/index.js';
+import AgentClass from 'undici/lib/dispatcher/agent.js';
+import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
+import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import { getGlobalDispatcher } from 'undici/lib/global.js';
 
 /**
- * The parts of undici rulesctl uses, loaded from their own modules instead of undici's index.
+ * The parts of undici rulesctl uses, imported from their own modules instead of undici's index.
  * The index also loads fetch, WebSocket, EventSource, cookies, caches and mocks (and, through
  * them, Node's own bundled undici): ~70 ms of start-up that no rulesctl command needs. These
- * module paths are stable across undici 6 and 7; the whole test suite runs through them.
+ * module paths are stable across undici 6 and 7 (types: src/types/undici-parts.d.ts); the whole
+ * test suite runs through them.
  */
-const require = createRequire(import.meta.url);
-
-export const Agent = require('undici/lib/dispatcher/agent.js') as typeof Undici.Agent;
-export const EnvHttpProxyAgent = require('undici/lib/dispatcher/env-http-proxy-agent.js') as typeof Undici.EnvHttpProxyAgent;
+export const Agent = AgentClass;
+export const EnvHttpProxyAgent = EnvHttpProxyAgentClass;
 
 // What undici's index does for every dispatcher: request/stream/pipeline/upgrade/connect on the
 // prototype (ProxyAgent tunnels with `connect`). The same modules, so this is idempotent when
 // something else loads the index too.
-const Dispatcher = require('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-Object.assign(Dispatcher.prototype, require('undici/lib/api/index.js') as object);
-const { getGlobalDispatcher } = require('undici/lib/global.js') as { getGlobalDispatcher(): Undici.Dispatcher };
+Object.assign(Dispatcher.prototype, api);
 
 /** `dispatcher.request(opts)`. */
 export function dispatchRequest(dispatcher: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions): Promise<Undici.Dispatcher.ResponseData> {

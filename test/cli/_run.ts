@@ -109,7 +109,7 @@ function newestMtime(dir: string): number {
 
 /** Runs `node bin/rulesctl.js argv` (the built dist/, see `builtBin`) with exactly `opts.env`. */
 export async function spawnCli(argv: string[], opts: RunOptions): Promise<CliResult> {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npx tsc -p .` before the CLI tests');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (tsc, then the CLI bundle) before the CLI tests');
   if (opts.stdin !== undefined && typeof opts.stdin !== 'string') throw new Error('spawnCli takes stdin as a string');
   const r = await execa(process.execPath, [await builtBin(), ...argv], {
     env: opts.env, extendEnv: false, cwd: opts.cwd ?? REPO_ROOT, reject: false, stripFinalNewline: false,
