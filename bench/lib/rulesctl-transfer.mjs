@@ -14,6 +14,12 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+// As bin/rulesctl.js does, and for every mode (the reference loop too): without it V8's background
+// TurboFan compile of undici's llhttp wasm holds the process 60-150 ms after the last request, a
+// cost of short-lived processes, not of the transfer. Embedders can pass `node --liftoff-only`.
+setFlagsFromString('--liftoff-only');
 
 // $RULESCTL_ROOT: the build to use (bench/transfer.mjs passes its private snapshot); default this repo.
 const ROOT = process.env.RULESCTL_ROOT ? pathToFileURL(`${process.env.RULESCTL_ROOT}/`) : new URL('../../', import.meta.url);
@@ -61,7 +67,7 @@ if (mode === 'push') {
   const layer = manifest.layers[0];
   const tmp = `${path}.tmp-${process.pid}`;
   try {
-    await pipeline(await repo.fetch(layer), createWriteStream(tmp));
+    await pipeline(await repo.fetch(layer), createWriteStream(tmp, { highWaterMark: 1 << 20 })); // as pullArtifact
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
