@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { ReadEntry } from 'tar';
+import { gunzip } from './_gunzip.js';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { hashingPassThrough } from './_hash-stream.js';
 import { stopAtEndOfArchive } from './tar-end.js';
@@ -103,7 +103,7 @@ async function runExtraction(source: ArchiveSource, result: StagedArchive, opts:
   // The raw tar stream may carry headers, padding and trailing data: allow 1 MiB on top of content.
   const budget = byteBudget(maxBytes + 1024 * 1024, maxBytes);
   try {
-    await pipeline(input, createGunzip(), budget, stopAtEndOfArchive(), parser as unknown as Writable, { signal });
+    await pipeline(input, gunzip(), budget, stopAtEndOfArchive(), parser as unknown as Writable, { signal });
     await queue;
   } catch (err) {
     const failure = state.failure ?? classify(err, opts.signal);

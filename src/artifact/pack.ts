@@ -3,8 +3,9 @@ import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, createGzip } from 'node:zlib';
+import { createGzip } from 'node:zlib';
 import { Parser } from 'tar';
+import { gunzip } from './_gunzip.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { hashingPassThrough } from './_hash-stream.js';
 import { stopAtEndOfArchive } from './tar-end.js';
@@ -53,7 +54,7 @@ export async function isTarGz(path: string, opts: PackOptions & { tap?: Transfor
   try {
     const source = createReadStream(path, { highWaterMark: 1 << 20 });
     const stages = opts.tap ? [source, opts.tap] : [source];
-    await pipeline([...stages, createGunzip(), stopAtEndOfArchive(), parser as unknown as Writable], { signal: opts.signal });
+    await pipeline([...stages, gunzip(), stopAtEndOfArchive(), parser as unknown as Writable], { signal: opts.signal });
     return true;
   } catch (err) {
     if (opts.signal?.aborted) throw err;
@@ -74,7 +75,8 @@ export async function packPath(path: string, workDir: string, opts: PackOptions 
   const entries = info.isDirectory() ? await directoryEntries(path) : [{ path, name: basename(path), size: info.size, mode: info.mode }];
   const header = info.isDirectory() ? ustarHeader({ name: `${basename(path)}/`, size: 0, mode: info.mode & 0o777, typeflag: '5' }) : undefined;
   const hasher = hashingPassThrough();
-  await pipeline(Readable.from(tarChunks(header, entries)), createGzip(), goGzipHeader(), hasher.stream, createWriteStream(out, { flags: 'wx' }), {
+  // 1 MiB output buffers (src/artifact/_gunzip.ts): the same deflate bytes, 64x fewer thread-pool round trips.
+  await pipeline(Readable.from(tarChunks(header, entries)), createGzip({ chunkSize: 1 << 20 }), goGzipHeader(), hasher.stream, createWriteStream(out, { flags: 'wx' }), {
     signal: opts.signal,
   });
   return { path: out, title, size: hasher.size(), digest: hasher.digest(), packed: true };

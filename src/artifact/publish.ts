@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { Parser } from 'tar';
+import { gunzip } from './_gunzip.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { Target } from '../oci/target.js';
@@ -151,7 +151,7 @@ async function rulesInArchive(path: string, signal?: AbortSignal): Promise<{ nam
       e.on('end', () => found.push({ name: e.path, text: Buffer.concat(chunks).toString('utf8') }));
     },
   });
-  await pipeline(createReadStream(path), createGunzip(), parser as unknown as NodeJS.WritableStream, signal ? { signal } : {});
+  await pipeline(createReadStream(path), gunzip(), parser as unknown as NodeJS.WritableStream, signal ? { signal } : {});
   return found;
 }
 
