@@ -3,7 +3,9 @@ import { createGcpTokenSource } from '../oci/auth/credentials/gcp.js';
 import { createCredentialSource } from '../oci/auth/credentials/source.js';
 import type { Credential } from '../oci/auth/types.js';
 import { createRegistryClient, type RegistryClient } from '../oci/registry/client.js';
+import { createDispatcher } from '../oci/registry/transport.js';
 import { createTargetFactory, type TargetFactory } from '../oci/targets.js';
+import { fetchVia } from '../util/undici.js';
 import type { Runtime } from './runtime.js';
 import { homeOf } from './settings-context.js';
 
@@ -32,17 +34,22 @@ export interface RegistryAccess {
 /**
  * The registry client and target factory for a command: credentials in the documented order
  * (src/oci/auth/credentials/source.ts), plain HTTP only for `--plain-http` or hosts listed in
- * `registry.plainHttp`, mirrors from `registry.mirrors`.
+ * `registry.plainHttp`, mirrors from `registry.mirrors`. OAuth and GCP token requests go through
+ * their own dispatcher with the proxy from `rt.io.env` (no --ca-file: falcoctl uses the default
+ * trust for token endpoints).
  */
 export function createRegistryAccess(rt: Runtime, settings: ResolvedSettings, opts: RegistryAccessOptions = {}): RegistryAccess {
   const gcpRegistries = settings.get('registry.auth.gcp').map((g) => g.registry);
+  const tokenDispatcher = createDispatcher({ env: rt.io.env });
+  const fetch = fetchVia(tokenDispatcher);
   const credentials = createCredentialSource({
     ...(opts.explicit ? { explicit: opts.explicit } : {}),
-    ...(gcpRegistries.length > 0 ? { gcp: { registries: gcpRegistries, token: createGcpTokenSource({ env: rt.io.env, home: homeOf(rt) }) } } : {}),
+    ...(gcpRegistries.length > 0 ? { gcp: { registries: gcpRegistries, token: createGcpTokenSource({ env: rt.io.env, home: homeOf(rt), fetch }) } } : {}),
     configAuth: { basic: settings.get('registry.auth.basic'), oauth: settings.get('registry.auth.oauth') },
     credsConfigPath: settings.get('registry.creds.config'),
     env: rt.io.env,
     home: homeOf(rt),
+    fetch,
     logger: rt.logger,
   });
   const plainHosts = new Set(settings.get('registry.plainHttp'));
@@ -68,7 +75,7 @@ export function createRegistryAccess(rt: Runtime, settings: ResolvedSettings, op
     clientFor,
     targets,
     async close() {
-      await Promise.all([verified.close(), plainClient.close(), insecure?.close()]);
+      await Promise.all([verified.close(), plainClient.close(), insecure?.close(), tokenDispatcher.close()]);
     },
   };
 }

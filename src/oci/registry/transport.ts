@@ -103,7 +103,13 @@ export function createTransport(opts: TransportOptions): Transport {
   };
 }
 
-function createDispatcher(opts: TransportOptions): Dispatcher {
+/**
+ * The dispatcher {@link createTransport} builds when none is given: keep-alive, TLS trust from
+ * `caFile` (else Node's default CAs) and `insecure`, and HTTP(S)_PROXY/NO_PROXY read from `env`
+ * only (never process.env). The CLI sends OAuth and GCP token requests through one too, without
+ * caFile (falcoctl.md §12: proxy from env). The caller closes it.
+ */
+export function createDispatcher(opts: Pick<TransportOptions, 'caFile' | 'insecure' | 'env'>): Dispatcher {
   const tls = {
     ...(opts.caFile ? { ca: readFileSync(opts.caFile, 'utf8') } : {}),
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),

@@ -3,13 +3,12 @@
  * User-Agent, Link pagination, Warning headers.
  */
 import { createHash } from 'node:crypto';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../../src/log.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
 import { startFaultProxy } from '../../helpers/fault-proxy.js';
+import { startForwardProxy } from '../../helpers/forward-proxy.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 
 const regs = getRegistries();
@@ -22,37 +21,6 @@ function client(opts: RegistryClientOptions): RegistryClient {
   const c = createRegistryClient({ retry: { attempts: 1 }, ...opts });
   closers.push(c);
   return c;
-}
-
-/** A forward proxy (CONNECT tunnels and absolute-URI requests) that counts what it carried. */
-async function startForwardProxy(): Promise<{ url: string; targets: string[] }> {
-  const targets: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
-    targets.push(new URL(req.url!).host);
-    const up = httpRequest(req.url!, { method: req.method, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode!, r.headers);
-      r.pipe(res);
-    });
-    req.pipe(up);
-  });
-  server.on('connect', (req, socket: Socket, head) => {
-    targets.push(req.url!);
-    const [host, port] = req.url!.split(':');
-    const up = connect(Number(port), host!, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
-    for (const s of [up, socket]) {
-      sockets.add(s);
-      s.on('error', () => { up.destroy(); socket.destroy(); });
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push({ close: () => { for (const s of sockets) s.destroy(); return new Promise((r) => server.close(r)); } });
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, targets };
 }
 
 describe('TLS', () => {
@@ -76,6 +44,7 @@ describe('TLS', () => {
 describe('proxy from the injected env', () => {
   it('tunnels https and http registries through the proxy, and honours NO_PROXY', async () => {
     const proxy = await startForwardProxy();
+    closers.push(proxy);
     await client({ caFile: regs.tls.caFile!, env: { HTTPS_PROXY: proxy.url } }).ping(regs.tls.host);
     await client({ plainHttp: true, env: { http_proxy: proxy.url } }).ping(regs.open.host);
     expect(proxy.targets).toEqual([regs.tls.host, regs.open.host]);

@@ -2,6 +2,7 @@ import { sign } from 'node:crypto';
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
+import { fetchVia } from '../../../util/undici.js';
 import type { Env } from './store.js';
 import { safeUrl } from '../redact.js';
 
@@ -24,7 +25,7 @@ export type GcpFetchLike = (
 export interface GcpTokenSourceOptions {
   env: Env;
   home: string;
-  /** Default the global fetch. */
+  /** Default `fetchVia()` over undici's global dispatcher (no proxy env: the CLI passes its own). */
   fetch?: GcpFetchLike;
   /** Clock in ms, injected for tests. */
   now?: () => number;
@@ -45,7 +46,7 @@ interface Fetched { token: string; expiresIn: number }
  * status, never a key, secret or token.
  */
 export function createGcpTokenSource(options: GcpTokenSourceOptions): GcpTokenSource {
-  const fetch = options.fetch ?? (globalThis.fetch as unknown as GcpFetchLike);
+  const fetch = options.fetch ?? fetchVia();
   const now = options.now ?? Date.now;
   const readFile = options.readFile ?? ((p, o) => fsReadFile(p, { encoding: 'utf8', ...(o.signal ? { signal: o.signal } : {}) }));
   let cached: { token: string; expiresAt: number } | undefined;
@@ -152,8 +153,9 @@ async function request(o: Resolved, where: string, url: string, init: { method: 
     res = await o.fetch(url, { ...init, ...(signal ? { signal } : {}) });
   } catch (err) {
     if (userSignal?.aborted) throw new RulesctlError(ErrorCodes.ABORTED, `${where}${close}: aborted`, { cause: err });
-    const e = err as { code?: string; name?: string; cause?: { code?: string } };
-    const why = e.cause?.code ?? e.code ?? (e.name === 'TimeoutError' ? 'timed out' : 'request failed');
+    // undici's request() puts `code` on the error, fetch() on its `cause` (a DOMException's code is a number).
+    const e = err as { code?: unknown; name?: string; cause?: { code?: unknown } };
+    const why = [e.code, e.cause?.code].find((c) => typeof c === 'string') ?? (e.name === 'TimeoutError' ? 'timed out' : 'request failed');
     throw new RulesctlError(ErrorCodes.CREDENTIALS, `${where}${close ? ' is unreachable' : ''}: ${why}${close}`, { hint: HINT });
   }
   const text = await res.text();

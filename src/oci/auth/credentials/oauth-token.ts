@@ -3,7 +3,7 @@ import type { Credential } from '../types.js';
 import type { ClientCredentialsConfig } from './oauth.js';
 import { safeUrl } from '../redact.js';
 
-/** The part of WHATWG fetch the token source uses (undici's `fetch` with a dispatcher fits). */
+/** The part of WHATWG fetch the token source uses (`fetchVia(dispatcher)` from src/util/undici.ts fits). */
 export type FetchLike = (
   url: string,
   init: { method: 'POST'; headers: Record<string, string>; body: string; signal?: AbortSignal },
@@ -70,7 +70,10 @@ async function requestToken(fetch: FetchLike, c: ClientCredentialsConfig, style:
     res = await fetch(c.TokenURL, { method: 'POST', headers, body: body.toString(), ...(signal ? { signal } : {}) });
   } catch (err) {
     const code = signal?.aborted ? ErrorCodes.ABORTED : ErrorCodes.NETWORK;
-    return { status: 0, error: new RulesctlError(code, `${where}: ${(err as { code?: string }).code ?? 'request failed'}`, { cause: err }) };
+    // undici's request() puts `code` on the error, fetch() on its `cause` (a DOMException's code is a number).
+    const e = err as { code?: unknown; name?: string; cause?: { code?: unknown } };
+    const why = [e.code, e.cause?.code].find((c) => typeof c === 'string') ?? (e.name === 'TimeoutError' ? 'timed out' : 'request failed');
+    return { status: 0, error: new RulesctlError(code, `${where}: ${why}`, { cause: err }) };
   }
   const text = await res.text();
   const fields = parseTokenBody(text, res.headers.get('content-type') ?? '');

@@ -8,6 +8,7 @@ import type { FetchLike } from './oauth-token.js';
 import { lookupPodman, podmanAuthPaths } from './podman.js';
 import { findByHost, hostKey } from './registry-key.js';
 import { defaultDockerConfigPath, openCredentialFile } from './store.js';
+import { fetchVia } from '../../../util/undici.js';
 import type { Env } from './store.js';
 
 /** `registry.auth.basic` entries (config/record-parsers `BasicAuthSetting`). */
@@ -34,7 +35,7 @@ export interface CredentialSourceOptions {
   home: string;
   runHelper?: HelperRunner;
   helperTimeoutMs?: number;
-  /** For OAuth token requests; default the global fetch. */
+  /** For OAuth token requests; default `fetchVia()` over undici's global dispatcher (no proxy env: the CLI passes its own). */
   fetch?: FetchLike;
   now?: () => number;
   /** Warnings about fallback files that cannot be read (secret-free). */
@@ -67,7 +68,7 @@ export function createCredentialSource(options: CredentialSourceOptions): Creden
   const dockerPath = options.dockerConfigPath ?? defaultDockerConfigPath(options.env, options.home);
   const credsPath = options.credsConfigPath ?? dockerPath;
   const fileOpts = { env: options.env, ...(options.runHelper ? { runHelper: options.runHelper } : {}), ...(options.helperTimeoutMs ? { helperTimeoutMs: options.helperTimeoutMs } : {}) };
-  const fetch = options.fetch ?? (globalThis.fetch as unknown as FetchLike);
+  const fetch: FetchLike = options.fetch ?? fetchVia();
   const tokens = createClientCredentialsTokenSource({ fetch, ...(options.now ? { now: options.now } : {}) });
   const oauthFile = options.oauthFile ?? defaultClientCredentialsPath(options.home);
   const podman = options.podmanAuthPaths ?? podmanAuthPaths(options.env, options.home);

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { readConfigFile, updateConfigFile } from '../../../../config/file.js';
 import { createGcpTokenSource } from '../../../../oci/auth/credentials/gcp.js';
 import { hostKey } from '../../../../oci/auth/credentials/registry-key.js';
+import { createDispatcher } from '../../../../oci/registry/transport.js';
+import { fetchVia } from '../../../../util/undici.js';
 import { homeOf } from '../../../context.js';
 import type { CliIO } from '../../../io.js';
 import type { ActionWrapper } from '../../register.js';
@@ -27,7 +29,13 @@ Examples:
   rulesctl registry auth gcp europe-docker.pkg.dev`)
     .action(action(io, async (rt, args) => {
       const registry = registryArgument(String(args[0]));
-      await createGcpTokenSource({ env: rt.io.env, home: homeOf(rt) })({ signal: rt.io.signal });
+      // Token requests honour the proxy of the injected env, as the registry traffic does.
+      const dispatcher = createDispatcher({ env: rt.io.env });
+      try {
+        await createGcpTokenSource({ env: rt.io.env, home: homeOf(rt), fetch: fetchVia(dispatcher) })({ signal: rt.io.signal });
+      } finally {
+        await dispatcher.close();
+      }
       const path = rt.globals.config;
       const file = await readConfigFile(path, { signal: rt.io.signal });
       const current = file.config['registry.auth.gcp'] ?? [];

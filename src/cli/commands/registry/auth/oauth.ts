@@ -1,7 +1,9 @@
 import { Command } from 'commander';
 import { ErrorCodes, RulesctlError } from '../../../../errors.js';
 import { defaultClientCredentialsPath, saveClientCredentials, type ClientCredentialsConfig } from '../../../../oci/auth/credentials/oauth.js';
-import { createClientCredentialsTokenSource, type FetchLike } from '../../../../oci/auth/credentials/oauth-token.js';
+import { createClientCredentialsTokenSource } from '../../../../oci/auth/credentials/oauth-token.js';
+import { createDispatcher } from '../../../../oci/registry/transport.js';
+import { fetchVia } from '../../../../util/undici.js';
 import { homeOf } from '../../../context.js';
 import type { CliIO } from '../../../io.js';
 import type { Runtime } from '../../../runtime.js';
@@ -56,10 +58,17 @@ export function parseOAuthFlags(flags: OAuthFlags): ClientCredentialsConfig {
   return { ClientID: flags.clientId, ClientSecret: flags.clientSecret, TokenURL: flags.tokenUrl, Scopes: scopes.length > 0 ? scopes : null, EndpointParams: null, AuthStyle: 0 };
 }
 
-/** Checks that the provider issues a token for these credentials, then saves them. */
+/**
+ * Checks that the provider issues a token for these credentials (through the proxy of `rt.io.env`,
+ * as the registry traffic), then saves them.
+ */
 export async function loginOAuth(rt: Runtime, registry: string, config: ClientCredentialsConfig): Promise<void> {
-  const tokens = createClientCredentialsTokenSource({ fetch: globalThis.fetch as unknown as FetchLike });
-  await tokens(config, { signal: rt.io.signal });
+  const dispatcher = createDispatcher({ env: rt.io.env });
+  try {
+    await createClientCredentialsTokenSource({ fetch: fetchVia(dispatcher) })(config, { signal: rt.io.signal });
+  } finally {
+    await dispatcher.close();
+  }
   const path = defaultClientCredentialsPath(homeOf(rt));
   await saveClientCredentials(path, registry, config, { signal: rt.io.signal });
   rt.logger.info('Client credentials correctly saved', { registry, file: path });
