@@ -51,5 +51,5 @@ export async function loadSettings(rt: Runtime, cmd: Command, command?: FlagComm
 /** The indexes the `artifact` commands read (src/install/indexes.ts), from settings and $HOME. */
 export function indexChoiceFor(rt: Runtime, settings: ResolvedSettings): Promise<IndexChoice> {
   const configured = settings.sourceOf('indexes') === 'default' ? undefined : settings.get('indexes');
-  return chooseIndexes({ configured, cacheDir: defaultCacheDir(homeOf(rt)), logger: rt.logger, signal: rt.io.signal });
+  return chooseIndexes({ configured, cacheDir: defaultCacheDir(homeOf(rt)), logger: rt.logger, signal: rt.io.signal, proxyEnv: rt.io.env });
 }

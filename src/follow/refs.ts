@@ -29,6 +29,8 @@ export interface ResolveFollowOptions {
   listTags?: (repository: string, opts: { signal?: AbortSignal }) => Promise<string[]>;
   log?: Logger;
   signal?: AbortSignal;
+  /** Proxy variables for index downloads (src/index/backends.ts `proxyEnv`). */
+  proxyEnv?: Record<string, string | undefined>;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface ResolveFollowOptions {
 export async function resolveFollowTargets(inputs: readonly string[], opts: ResolveFollowOptions): Promise<FollowTarget[]> {
   const log = opts.log ?? nullLogger;
   let merged: Promise<MergedIndex> | undefined;
-  const index = () => (merged ??= loadMergedIndex(opts.indexes, { cacheDir: opts.cacheDir, ...(opts.signal ? { signal: opts.signal } : {}) }));
+  const index = () => (merged ??= loadMergedIndex(opts.indexes, { cacheDir: opts.cacheDir, ...(opts.proxyEnv ? { fetch: { proxyEnv: opts.proxyEnv } } : {}), ...(opts.signal ? { signal: opts.signal } : {}) }));
   let cached: Promise<MergedIndex> | undefined;
   const cachedIndex = () => (cached ??= loadCachedIndex(opts.indexes, opts.cacheDir));
   const out: FollowTarget[] = [];

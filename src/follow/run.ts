@@ -37,6 +37,8 @@ export interface FollowArtifactsOptions {
   indexes: readonly IndexSource[];
   /** falcoctl's index cache (`$HOME/.config/falcoctl`). */
   cacheDir: string;
+  /** Proxy variables for index downloads (src/index/backends.ts `proxyEnv`). */
+  proxyEnv?: Record<string, string | undefined>;
   /** host:port serving /healthz and /metrics. */
   listen?: string;
   /** Falco's /healthz, checked `settleMs` after each swap (rollback when unhealthy). */
@@ -63,7 +65,7 @@ export async function followArtifacts(opts: FollowArtifactsOptions): Promise<Dae
   const liveness = createLiveness({ now: Date.now });
   let server: FollowServer | undefined;
   try {
-    const targets = await resolveFollowTargets(opts.refs, { indexes: opts.indexes, cacheDir: opts.cacheDir, log, signal });
+    const targets = await resolveFollowTargets(opts.refs, { indexes: opts.indexes, cacheDir: opts.cacheDir, log, signal, ...(opts.proxyEnv ? { proxyEnv: opts.proxyEnv } : {}) });
     await mkdir(opts.tmpDir, { recursive: true });
     const stale = await cleanStaleWorkDirs(opts.tmpDir);
     if (stale.length > 0) log.info('Removed leftover download directories', { directory: opts.tmpDir, removed: stale.length });

@@ -42,6 +42,11 @@ export interface FetchIndexOptions {
   validators?: IndexValidators;
   httpGet?: HttpGet;
   dispatcher?: Dispatcher;
+  /**
+   * Proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, either case) for the default HttpGet
+   * when no `dispatcher` is given: the CLI passes its environment, as for registry requests.
+   */
+  proxyEnv?: Record<string, string | undefined>;
 }
 
 export type FetchIndexResult =
@@ -177,5 +182,16 @@ export async function fetchIndexText(source: IndexSource, opts: FetchIndexOption
   } catch (err) {
     throw new RulesctlError(ErrorCodes.INDEX_FETCH, `unable to parse index url: "${source.url}"`, { cause: err });
   }
-  return fetchHttp(url.href, opts);
+  if (opts.dispatcher !== undefined || opts.httpGet !== undefined || !hasProxy(opts.proxyEnv)) return fetchHttp(url.href, opts);
+  // Loaded here: commands that read only cached or built-in indexes never load undici.
+  const { createDispatcher } = await import('../oci/registry/transport.js');
+  const dispatcher = createDispatcher({ env: opts.proxyEnv });
+  try {
+    return await fetchHttp(url.href, { ...opts, dispatcher });
+  } finally {
+    await dispatcher.close();
+  }
 }
+
+const hasProxy = (env: Record<string, string | undefined> | undefined): env is Record<string, string | undefined> =>
+  env !== undefined && ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'].some((k) => (env[k] ?? '') !== '');

@@ -13,6 +13,8 @@ export interface IndexChoiceInput {
   cacheDir: string;
   logger?: Logger;
   signal?: AbortSignal;
+  /** Proxy variables for index downloads (src/index/backends.ts `proxyEnv`). */
+  proxyEnv?: Record<string, string | undefined>;
 }
 
 export interface IndexChoice {
@@ -42,7 +44,7 @@ export async function chooseIndexes(input: IndexChoiceInput): Promise<IndexChoic
   let local: Promise<MergedIndex> | undefined;
   return {
     sources,
-    full: () => (full ??= loadMergedIndex(sources, { cacheDir: input.cacheDir, fetch: { allowPlainHttp }, ...(input.signal ? { signal: input.signal } : {}) })),
+    full: () => (full ??= loadMergedIndex(sources, { cacheDir: input.cacheDir, fetch: { allowPlainHttp, ...(input.proxyEnv ? { proxyEnv: input.proxyEnv } : {}) }, ...(input.signal ? { signal: input.signal } : {}) })),
     local: () => (local ??= loadLocal(sources, input)),
   };
 }

@@ -29,7 +29,7 @@ export function diffCommand(io: CliIO, action: ActionWrapper): Command {
       if (v.includes('sha256:') && !isDigest(v)) throw new RulesctlError(ErrorCodes.INVALID_REFERENCE, `invalid digest "${v}"`);
     }
     const settings = await loadSettings(rt, c);
-    const [t] = await resolveFollowTargets([ref], { indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), signal: rt.io.signal });
+    const [t] = await resolveFollowTargets([ref], { indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), signal: rt.io.signal, proxyEnv: rt.io.env });
     const access = createRegistryAccess(rt, settings, { plainHttp: (c.opts() as { plainHttp?: boolean }).plainHttp === true });
     try {
       const target = await access.targets(t!.resolved.reference);

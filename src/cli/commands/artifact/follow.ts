@@ -102,7 +102,7 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
       tmpDir: settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir(),
       allowedTypes: settings.get('artifact.allowedTypes'),
       noVerify: settings.get('artifact.noVerify'),
-      indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'),
+      indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), proxyEnv: rt.io.env,
       settleMs,
       ...(listen ? { listen } : {}),
       ...(healthUrl ? { healthUrl } : {}),

@@ -50,7 +50,7 @@ export function indexAddCommand(io: CliIO, action: ActionWrapper): Command {
     rt.logger.info('Adding index', { name, path: url });
     const res = await addIndex(source, {
       cacheDir: defaultCacheDir(homeOf(rt)),
-      fetch: { allowPlainHttp: url.startsWith('http://') || backend?.toLowerCase() === 'http' },
+      fetch: { allowPlainHttp: url.startsWith('http://') || backend?.toLowerCase() === 'http', proxyEnv: rt.io.env },
       signal: rt.io.signal,
     });
     const result: IndexAddResult = { added: res.added, entry: res.entry };

@@ -24,7 +24,7 @@ export function indexUpdateCommand(io: CliIO, action: ActionWrapper): Command {
     const results: Array<{ name: string; url: string; changed: boolean; updated: string }> = [];
     for (const name of names) {
       rt.logger.info('Updating index', { name });
-      const r = await updateIndex(name, { cacheDir, fetch: { allowPlainHttp: cached.some((e) => e.name === name && e.url.startsWith('http://')) }, signal: rt.io.signal });
+      const r = await updateIndex(name, { cacheDir, fetch: { allowPlainHttp: cached.some((e) => e.name === name && e.url.startsWith('http://')), proxyEnv: rt.io.env }, signal: rt.io.signal });
       results.push({ name, url: r.entry.url, changed: r.changed, updated: r.entry.updated_timestamp });
     }
     printResult(rt.io.stdout, rt.output, results, (list) => list.length === 0

@@ -38,7 +38,7 @@ export function syncCommand(io: CliIO, action: ActionWrapper): Command {
     if (inputs.length === 0) throw new RulesctlError(ErrorCodes.USAGE, 'no artifacts to sync', { hint: 'give references or set artifact.follow.refs' });
     const cacheDir = join(homeOf(rt), '.config', 'falcoctl');
     const indexes = settings.get('indexes');
-    const targets = await resolveFollowTargets(inputs, { indexes, cacheDir, signal: rt.io.signal });
+    const targets = await resolveFollowTargets(inputs, { indexes, cacheDir, signal: rt.io.signal, proxyEnv: rt.io.env });
     const artifacts: SyncArtifact[] = targets.map((t) => {
       const r = t.resolved.reference;
       if (r.registry !== src) throw new RulesctlError(ErrorCodes.USAGE, `${t.ref} is not in ${src}`, { hint: 'sync one source registry at a time' });
