@@ -44,7 +44,8 @@ export interface FetchIndexOptions {
   dispatcher?: Dispatcher;
   /**
    * Proxy variables (`HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`, either case) for the default HttpGet
-   * when no `dispatcher` is given: the CLI passes its environment, as for registry requests.
+   * when no `dispatcher` is given: the CLI passes its environment, and the request goes through the
+   * registry transport's `createDispatcher` (which reads them), as registry requests do.
    */
   proxyEnv?: Record<string, string | undefined>;
 }
@@ -182,7 +183,7 @@ export async function fetchIndexText(source: IndexSource, opts: FetchIndexOption
   } catch (err) {
     throw new RulesctlError(ErrorCodes.INDEX_FETCH, `unable to parse index url: "${source.url}"`, { cause: err });
   }
-  if (opts.dispatcher !== undefined || opts.httpGet !== undefined || !hasProxy(opts.proxyEnv)) return fetchHttp(url.href, opts);
+  if (opts.dispatcher !== undefined || opts.httpGet !== undefined || opts.proxyEnv === undefined) return fetchHttp(url.href, opts);
   // Loaded here: commands that read only cached or built-in indexes never load undici.
   const { createDispatcher } = await import('../oci/registry/transport.js');
   const dispatcher = createDispatcher({ env: opts.proxyEnv });
@@ -193,5 +194,3 @@ export async function fetchIndexText(source: IndexSource, opts: FetchIndexOption
   }
 }
 
-const hasProxy = (env: Record<string, string | undefined> | undefined): env is Record<string, string | undefined> =>
-  env !== undefined && ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy'].some((k) => (env[k] ?? '') !== '');
