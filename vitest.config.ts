@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Two projects (style practice 18): `unit` (pure, fast) and `integration` (real docker-registry
- * processes started once by test/global-setup.ts; test/cli spawns the built bin/rulesctl.js).
+ * processes started once by test/global-setup.ts; test/cli spawns the built bin/rulesctl.cjs).
  */
 export default defineConfig({
   test: {

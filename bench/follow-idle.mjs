@@ -25,7 +25,7 @@ import { classify, startCountingProxy } from './fleet.proxy.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-const BIN = join(ROOT, 'bin', 'rulesctl.js');
+const BIN = join(ROOT, 'bin', 'rulesctl.cjs');
 const opts = parseArgs(process.argv.slice(2), { refs: '500', every: '10s', ticks: '3', json: '' });
 const N = Number(opts.refs);
 const TICKS = Number(opts.ticks);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Install benchmark: `rulesctl artifact install` of a rules artifact with a plugin dependency
- * (resolved through a file:// index) from a local docker-registry, spawning bin/rulesctl.js as a
+ * (resolved through a file:// index) from a local docker-registry, spawning bin/rulesctl.cjs as a
  * user would. Cold = empty destination and state dirs; warm = the same dirs again, nothing
  * changed. Each is compared with `node -e 0` measured in the same run (process start-up floor);
  * `rulesctl --version` shows how much of it is loading the CLI's modules.
@@ -80,7 +80,7 @@ const reg = await startRegistry(work);
 try {
   const config = await publishAll(reg.host, join(work, 'pub'));
   const env = { PATH: process.env.PATH, HOME: work };
-  const bin = join(root, 'bin', 'rulesctl.js');
+  const bin = join(root, 'bin', 'rulesctl.cjs');
   const floor = [];
   const startup = [];
   const cold = [];

@@ -21,7 +21,7 @@ import { fmt, median, parseArgs, table } from './lib/stats.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
-let BIN = join(ROOT, 'bin', 'rulesctl.js'); // replaced by a private snapshot of the build
+let BIN = join(ROOT, 'bin', 'rulesctl.cjs'); // replaced by a private snapshot of the build
 const opts = parseArgs(process.argv.slice(2), { runs: '20', warmup: '3', trace: false, json: '' });
 const runs = Number(opts.runs);
 
@@ -31,7 +31,7 @@ onCleanup(() => rm(tmp, { recursive: true, force: true }));
 const env = { ...process.env, HOME: tmp, XDG_CONFIG_HOME: join(tmp, '.config'), XDG_CACHE_HOME: join(tmp, '.cache'), NO_COLOR: '1' };
 
 // A private copy of the build: others rebuilding dist/ meanwhile must not break or skew the runs.
-BIN = join(await snapshotBuild(ROOT, tmp), 'bin', 'rulesctl.js');
+BIN = join(await snapshotBuild(ROOT, tmp), 'bin', 'rulesctl.cjs');
 
 const commands = [
   { name: 'node -e 0', args: ['-e', '0'], ref: true },

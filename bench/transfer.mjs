@@ -26,7 +26,7 @@ import { snapshotBuild } from './lib/snapshot.mjs';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const HELPER = join(HERE, 'lib', 'rulesctl-transfer.mjs');
-let BIN = join(ROOT, 'bin', 'rulesctl.js'); // replaced by the snapshot's
+let BIN = join(ROOT, 'bin', 'rulesctl.cjs'); // replaced by the snapshot's
 let HELPER_ENV = process.env;
 const TAG = '1.0.0';
 
@@ -252,7 +252,7 @@ const tmp = await mkdtemp(join(tmpdir(), 'rulesctl-bench-transfer-'));
 onCleanup(() => rm(tmp, { recursive: true, force: true }));
 try {
   const snap = await snapshotBuild(ROOT, tmp);
-  BIN = join(snap, 'bin', 'rulesctl.js');
+  BIN = join(snap, 'bin', 'rulesctl.cjs');
   HELPER_ENV = { ...process.env, RULESCTL_ROOT: snap };
   const reg = await startRegistry(join(tmp, 'registry'));
   onCleanup(() => reg.stop());

@@ -9,7 +9,7 @@
  * 2. Writes a falcoctl.yaml with no `indexes` (so the built-in index is used, offline) whose
  *    `registry.mirrors` maps ghcr.io to `oci:<layout root>`: the registry install code path reads
  *    from the layout.
- * 3. Runs the real CLI, `main(['artifact', 'install', 'cloudtrail-rules', …])`, twice: the first
+ * 3. Runs the real executable, `rulesctl artifact install cloudtrail-rules …`, twice: the first
  *    run installs the rules and the highest compatible plugin versions, the second changes nothing.
  *    The built-in index carries falcosecurity's keyless signature policy, which artifacts built
  *    here cannot satisfy, so the demo passes --no-verify (and says so).
@@ -30,7 +30,7 @@ const REGISTRY = 'ghcr.io';
 const CREATED = '2025-01-01T00:00:00Z';
 const started = Date.now();
 
-if (!existsSync(join(root, 'dist', 'cli-bundle', 'main.js'))) {
+if (!existsSync(join(root, 'dist', 'cli-bundle', 'main.cjs'))) {
   process.stderr.write('demo: building dist/ first (tsc, then the CLI bundle)\n');
   for (const args of [[join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.json')], [join(root, 'scripts', 'bundle.mjs')]]) {
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
@@ -41,7 +41,6 @@ const dist = (p) => import(pathToFileURL(join(root, 'dist', p)).href);
 const { buildArtifact } = await dist('artifact/build.js');
 const { pushArtifact } = await dist('artifact/push.js');
 const { openLayout } = await dist('oci/layout/store.js');
-const { main } = await dist('cli/main.js');
 const { goArch } = await dist('oci/platform.js');
 
 const hostPlatform = `${process.platform}/${goArch(process.arch)}`;
@@ -122,11 +121,13 @@ async function writeConfig() {
 
 const sha256 = async (p) => createHash('sha256').update(await readFile(p)).digest('hex');
 
+/** Runs the real executable (bin/rulesctl.cjs) in a clean environment; its stdout and stderr on our stdout. */
 async function run(argv) {
   process.stdout.write(`\n$ rulesctl ${argv.join(' ')}\n`);
-  const io = { env: { HOME: tmp, PATH: process.env.PATH ?? '' }, stdout: process.stdout, stderr: process.stdout, cwd: tmp, signal: AbortSignal.timeout(60_000) };
-  const code = await main(argv, io);
-  if (code !== 0) throw new Error(`rulesctl exited with ${code}`);
+  const r = spawnSync(process.execPath, [join(root, 'bin', 'rulesctl.cjs'), ...argv], {
+    env: { HOME: tmp, PATH: process.env.PATH ?? '' }, cwd: tmp, stdio: ['ignore', 1, 1], timeout: 60_000, // its logs on our stdout too, as before
+  });
+  if (r.status !== 0) throw new Error(`rulesctl exited with ${r.status ?? r.signal}`);
 }
 
 async function check(dirs, rulesFile) {

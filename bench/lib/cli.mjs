@@ -16,7 +16,7 @@ const pullArgs = (ref, dir) => ['registry', 'pull', ref, '--plain-http', '--dest
 
 /**
  * Resolves to `{ push, pull, pushWhy?, pullWhy?, pushArgs, pullArgs }`; `push`/`pull` are true when
- * a probe round trip through `bin/rulesctl.js` succeeded and the pulled file has the pushed bytes.
+ * a probe round trip through `bin/rulesctl.cjs` succeeded and the pulled file has the pushed bytes.
  */
 export async function cliSupports(bin, reg, dir) {
   const out = { push: false, pull: false, pushArgs, pullArgs };

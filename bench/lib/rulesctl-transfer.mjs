@@ -16,7 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
-// As bin/rulesctl.js does, and for every mode (the reference loop too): without it V8's background
+// As bin/rulesctl.cjs does, and for every mode (the reference loop too): without it V8's background
 // TurboFan compile of undici's llhttp wasm holds the process 60-150 ms after the last request, a
 // cost of short-lived processes, not of the transfer. Embedders can pass `node --liftoff-only`.
 setFlagsFromString('--liftoff-only');

@@ -4,7 +4,7 @@ import { cp, mkdir, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** Copies the build of `root` under `dir`; resolves to the copy's root (use `<copy>/bin/rulesctl.js`). */
+/** Copies the build of `root` under `dir`; resolves to the copy's root (use `<copy>/bin/rulesctl.cjs`). */
 export async function snapshotBuild(root, dir) {
   const copy = join(dir, 'rulesctl');
   await mkdir(copy, { recursive: true });

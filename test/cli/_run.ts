@@ -1,6 +1,6 @@
 /**
  * Runs the rulesctl CLI for tests, in-process (`runCli`: `main(argv, io)` over fake streams, fast)
- * or as a real process (`spawnCli`: `node bin/rulesctl.js` from a private copy of the build, needs
+ * or as a real process (`spawnCli`: `node bin/rulesctl.cjs` from a private copy of the build, needs
  * `npx tsc -p .` first). Both
  * return `{ code, stdout, stderr }` and never throw on a non-zero exit.
  *
@@ -36,7 +36,7 @@ export interface RunOptions {
 }
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BIN = join(REPO_ROOT, 'bin', 'rulesctl.js');
+export const BIN = join(REPO_ROOT, 'bin', 'rulesctl.cjs');
 
 /**
  * A clean environment rooted at `home`: HOME, PATH (plus `extraPath` first) and
@@ -94,7 +94,7 @@ function builtBin(): Promise<string> {
     snapshotDir = dir;
     for (const part of ['bin', 'dist', 'index', 'package.json']) cpSync(join(REPO_ROOT, part), join(dir, part), { recursive: true });
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    return join(dir, 'bin', 'rulesctl.js');
+    return join(dir, 'bin', 'rulesctl.cjs');
   })();
   return snapshot;
 }
@@ -107,9 +107,9 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Runs `node bin/rulesctl.js argv` (the built dist/, see `builtBin`) with exactly `opts.env`. */
+/** Runs `node bin/rulesctl.cjs argv` (the built dist/, see `builtBin`) with exactly `opts.env`. */
 export async function spawnCli(argv: string[], opts: RunOptions): Promise<CliResult> {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` (tsc, then the CLI bundle) before the CLI tests');
+  if (!existsSync(join(REPO_ROOT, 'dist', 'cli-bundle', 'main.cjs'))) throw new Error('dist/ is missing: run `npm run build` (tsc, then the CLI bundle) before the CLI tests');
   if (opts.stdin !== undefined && typeof opts.stdin !== 'string') throw new Error('spawnCli takes stdin as a string');
   const r = await execa(process.execPath, [await builtBin(), ...argv], {
     env: opts.env, extendEnv: false, cwd: opts.cwd ?? REPO_ROOT, reject: false, stripFinalNewline: false,

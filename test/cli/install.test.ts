@@ -1,6 +1,6 @@
 /**
  * `rulesctl artifact install` through the real CLI code path (`main()` in-process, as
- * bin/rulesctl.js calls it): flags and config precedence, --output json, and installs of full
+ * bin/rulesctl.cjs calls it): flags and config precedence, --output json, and installs of full
  * references with the index unreachable (falcoctl#264).
  */
 import { readFile, readdir, writeFile } from 'node:fs/promises';
@@ -125,10 +125,10 @@ describe('rulesctl artifact install', () => {
     expect(r.stdout).toMatch(/demo: OK in \d+ ms, offline/);
   });
 
-  it('bin/rulesctl.js installs and prints JSON on stdout, logs on stderr', async () => {
+  it('bin/rulesctl.cjs installs and prints JSON on stdout, logs on stderr', async () => {
     const { ref } = await published('spawned-rules');
     const d = await destinations();
-    const bin = join(import.meta.dirname, '..', '..', 'bin', 'rulesctl.js');
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'rulesctl.cjs');
     const r = await execa(process.execPath, [bin, 'artifact', 'install', ref, '--plain-http', ...dirFlags(d), '-o', 'json', '--config', '/nonexistent/x.yaml'],
       { reject: false, env: { PATH: process.env.PATH ?? '', HOME: d.root }, extendEnv: false });
     expect(r.exitCode).toBe(0);

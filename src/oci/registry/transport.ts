@@ -68,6 +68,10 @@ export function createTransport(opts: TransportOptions): Transport {
         const res = await dispatchRequest(dispatcher, {
           origin: url.origin, path: url.pathname + url.search, method, headers, body: body ?? null,
           signal: req.signal, headersTimeout: opts.headersTimeoutMs ?? 30_000, bodyTimeout: opts.bodyTimeoutMs ?? 60_000,
+          // undici closes the connection after every HEAD (for servers that send a body anyway,
+          // undici#258); registries answer HEAD as HTTP says, and Go's client keeps the connection.
+          // A warm install or a follow tick is mostly HEADs: one connection per host, not per request.
+          ...(method === 'HEAD' ? { reset: false } : {}),
         });
         const location = res.headers['location'];
         if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') {

@@ -156,7 +156,7 @@ export function errorOf(stderr: string, stdout = ''): { code?: string; message: 
   return { message: m?.[1] ?? '' };
 }
 
-export const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'rulesctl.js');
+export const BIN = join(import.meta.dirname, '..', '..', '..', 'bin', 'rulesctl.cjs');
 
 export interface Child {
   proc: ResultPromise;
@@ -166,7 +166,7 @@ export interface Child {
   waitFor(pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
 }
 
-/** Spawns `node bin/rulesctl.js --log-format json ...args` (the built dist/) with exactly `env`. */
+/** Spawns `node bin/rulesctl.cjs --log-format json ...args` (the built dist/) with exactly `env`. */
 export function spawnRulesctl(args: string[], env: Record<string, string | undefined>): Child {
   const proc = execa(process.execPath, [BIN, '--log-format', 'json', ...args], { env, extendEnv: false, reject: false, buffer: false });
   const lines: Record<string, unknown>[] = [];

@@ -11,7 +11,7 @@ import { tmpDir } from '../../helpers/tmp.js';
 
 /** Helpers shared by the follow/sync integration tests: push rules artifacts, run the built CLI. */
 
-export const BIN = join(import.meta.dirname, '../../../bin/rulesctl.js');
+export const BIN = join(import.meta.dirname, '../../../bin/rulesctl.cjs');
 export const sha = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 
 /** A valid rules file with `n` rules named `<tag> <i>`. */

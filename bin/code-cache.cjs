@@ -1,0 +1,77 @@
+'use strict';
+// Loads the CLI bundle with V8's code cache, like Node 22's module.enableCompileCache() but for
+// Node 20 (which has none for its module loaders): `vm.Script` compiles the bundle from the
+// bytecode saved by an earlier run instead of parsing and compiling 1.5 MB of JavaScript again
+// (~25 ms of every command on this machine; bench/install.mjs).
+//
+// One cache per command (dist/cli-bundle/main.cjs.<command>.cache, e.g. `artifact-install`):
+// V8 deserializes a whole cache before the first line runs, so `--version` should not pay for
+// what `artifact install` compiled. `npm run build` seeds them (scripts/train-code-cache.mjs); a
+// command without one, or whose cache V8 rejects (made by another V8 version or other flags),
+// compiles from source and, if it exits 0, saves what it compiled at exit. Writes go to a
+// temporary file renamed over the old one, so a concurrent run reads the old cache or the new
+// one; in a read-only install nothing is written. RULESCTL_CODE_CACHE=0 turns reading and writing
+// off; =refresh rewrites the cache at every exit 0 (training one command by more than one path).
+const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const { Script } = require('node:vm');
+
+const BUNDLE = join(__dirname, '..', 'dist', 'cli-bundle', 'main.cjs');
+const TOP = new Set(['artifact', 'index', 'registry', 'config', 'version', 'completion', 'help']);
+const WORD = /^[a-z][a-z-]*$/;
+
+/** `artifact-install` for `--log-level warn artifact install falco-rules`; `version` for `--version`. */
+function commandOf(argv) {
+  const i = argv.findIndex((a) => TOP.has(a));
+  if (i < 0) return argv.includes('--version') ? 'version' : 'root';
+  const sub = argv[i + 1];
+  return sub !== undefined && WORD.test(sub) ? `${argv[i]}-${sub}` : argv[i];
+}
+
+const cachePath = (command) => `${BUNDLE}.${command}.cache`;
+
+function readOrUndefined(path) {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function writeCache(path, script) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+    renameSync(tmp, path);
+  } catch {
+    // Read-only or full file system, or no permission: the next run compiles as this one did.
+    try { rmSync(tmp, { force: true }); } catch { /* nothing to clean */ }
+  }
+}
+
+/**
+ * Compiles and evaluates dist/cli-bundle/main.cjs (with the code cache of the command `argv`
+ * names, unless `env` has RULESCTL_CODE_CACHE=0) and returns its exports (`main`).
+ */
+function loadCli(argv, env) {
+  const source = readFileSync(BUNDLE, 'latin1'); // ASCII only (scripts/bundle.mjs makes it so)
+  const mode = env.RULESCTL_CODE_CACHE;
+  const path = mode === '0' ? undefined : cachePath(commandOf(argv));
+  const cachedData = path === undefined ? undefined : readOrUndefined(path);
+  // Wrapped on the first line, so line numbers in stack traces are the file's.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: BUNDLE,
+    ...(cachedData !== undefined ? { cachedData } : {}),
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
+  if (path !== undefined && (cachedData === undefined || script.cachedDataRejected || mode === 'refresh')) {
+    process.once('exit', (code) => {
+      if (code === 0) writeCache(path, script);
+    });
+  }
+  return module.exports;
+}
+
+module.exports = { loadCli, commandOf, cachePath, BUNDLE };
