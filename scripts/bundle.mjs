@@ -23,16 +23,23 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = join(root, 'dist', 'cli-bundle');
 const outfile = join(outdir, 'main.cjs');
 
-// undici's HTTP/2 client requires node:http2 when it loads (~2-5 ms of start-up) although rulesctl
+// undici's HTTP/2 client requires node:http2 when it loads (~2 ms of start-up) although rulesctl
 // never allows h2. It reads the protocol constants then and calls http2.connect() only for an h2
 // connection: give it the constants and a connect() that requires node:http2 on first use.
-const lazyHttp2 = {
-  name: 'lazy-http2',
+const lazyBuiltins = {
+  name: 'lazy-builtins',
   setup(b) {
     b.onResolve({ filter: /^node:http2$/ }, (args) => (/undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/.test(args.importer) ? { path: 'lazy-http2', namespace: 'rulesctl' } : undefined));
     b.onLoad({ filter: /^lazy-http2$/, namespace: 'rulesctl' }, () => ({
       loader: 'js',
       contents: `module.exports = { constants: ${JSON.stringify(http2Constants)}, connect: (...args) => require('node:http2').connect(...args) };`,
+    }));
+    // The same for commander's node:child_process, used only to run executable subcommands
+    // (`git-style` commands rulesctl does not have): required on first use.
+    b.onResolve({ filter: /^node:child_process$/ }, (args) => (/commander[\\/]lib[\\/]command\.js$/.test(args.importer) ? { path: 'lazy-child-process', namespace: 'rulesctl' } : undefined));
+    b.onLoad({ filter: /^lazy-child-process$/, namespace: 'rulesctl' }, () => ({
+      loader: 'js',
+      contents: "module.exports = { spawn: (...args) => require('node:child_process').spawn(...args) };",
     }));
   },
 };
@@ -45,7 +52,7 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['sigstore', '@sigstore/*', 'tuf-js', '@tufjs/*'],
-  plugins: [lazyHttp2],
+  plugins: [lazyBuiltins],
   define: { 'import.meta.url': '__rulesctl_import_meta_url' },
   banner: { js: 'var __rulesctl_import_meta_url = require("node:url").pathToFileURL(__filename).href;' },
   charset: 'ascii',

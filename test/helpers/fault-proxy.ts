@@ -82,7 +82,9 @@ export interface FaultProxy {
   /** Requests of both listeners, in arrival order. */
   requests: RecordedRequest[];
   setRules(rules: FaultRule[]): void;
-  /** Drops the rules and the recorded requests. */
+  /** TCP connections accepted by the proxy listener since start or the last reset. */
+  connections(): number;
+  /** Drops the rules, the recorded requests and the connection count. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -327,6 +329,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     ...(opts.caFile ? { ca: readFileSync(opts.caFile) } : {}),
   };
   const proxy = createServer(handler(ctx, 'proxy'));
+  let connections = 0;
+  proxy.on('connection', () => { connections++; });
   const second = createServer(handler(ctx, 'second'));
   const proxyHost = await listen(proxy, host);
   const secondHost = await listen(second, opts.secondOriginHost ?? (host === '127.0.0.2' ? '127.0.0.1' : '127.0.0.2'));
@@ -336,7 +340,8 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   return {
     url: ctx.proxyUrl, host: proxyHost, secondOrigin: { url: ctx.secondUrl, host: secondHost }, requests: ctx.requests,
     setRules: (rules) => { ctx.rules = rules.map((rule) => ({ rule, hits: 0 })); },
-    reset: () => { ctx.rules = []; ctx.requests.length = 0; },
+    connections: () => connections,
+    reset: () => { ctx.rules = []; ctx.requests.length = 0; connections = 0; },
     close: async () => {
       await Promise.all([closeServer(proxy), closeServer(second)]);
       ctx.agent.destroy();

@@ -100,6 +100,19 @@ describe('warm artifact install request budget', () => {
     ]);
     console.log(`warm install requests:\n  ${seen().join('\n  ')}`);
 
+    // A new process (a fresh client): the three requests share one connection (undici closes it
+    // after a HEAD unless told otherwise, and hands out a connection only once it has drained).
+    const fresh = createRegistryClient({ plainHttp: true, retry: { baseMs: 10, maxMs: 100 } });
+    try {
+      proxy.reset();
+      const again = await install(req, { targets: createTargetFactory({ client: fresh }), index });
+      expect(again.unchanged).toHaveLength(2);
+      expect(seen()).toHaveLength(3);
+      expect(proxy.connections()).toBe(1);
+    } finally {
+      await fresh.close();
+    }
+
     // A registry whose HEAD omits Docker-Content-Digest: the manifest is GET by tag (resolve's
     // fallback), its digest found in the cache, so still no second manifest GET and no blob GET.
     proxy.reset();
