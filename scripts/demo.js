@@ -164,6 +164,7 @@ try {
   process.stdout.write(`\ndemo: OK in ${Date.now() - started} ms, offline; files under ${tmp}\n`);
 } catch (err) {
   process.stderr.write(`demo: FAILED: ${err.stack ?? err}\n`);
+  if (process.argv.includes('--keep')) process.stdout.write(`demo: files under ${tmp}\n`);
   process.exitCode = 1;
 } finally {
   if (!process.argv.includes('--keep')) await rm(tmp, { recursive: true, force: true });

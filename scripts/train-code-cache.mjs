@@ -72,7 +72,8 @@ try {
   for (const args of offline) check(`rulesctl ${args.join(' ')}`, await run([bin, ...args]));
   const demo = await run([join(root, 'scripts', 'demo.js'), '--keep']);
   const kept = /files under (\S+)/.exec(demo.out)?.[1];
-  if (check('scripts/demo.js', demo) && kept !== undefined) {
+  if (!check('scripts/demo.js', demo) && kept !== undefined) rmSync(kept, { recursive: true, force: true });
+  else if (kept !== undefined) {
     const server = serveLayouts(join(kept, 'layout'));
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     try {
