@@ -12,6 +12,10 @@
 // temporary file renamed over the old one, so a concurrent run reads the old cache or the new
 // one; in a read-only install nothing is written. RULESCTL_CODE_CACHE=0 turns reading and writing
 // off; =refresh rewrites the cache at every exit 0 (training one command by more than one path).
+//
+// A cache file is the bundle's build id (its first line, from scripts/bundle.mjs), a newline, then
+// V8's data: V8 checks the source only by its length, so a cache is used only with the build that
+// made it.
 const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
@@ -31,18 +35,22 @@ function commandOf(argv) {
 
 const cachePath = (command) => `${BUNDLE}.${command}.cache`;
 
-function readOrUndefined(path) {
+/** V8's data of the cache at `path` if it was made for build `id`, else undefined. */
+function readCache(path, id) {
+  let buf;
   try {
-    return readFileSync(path);
+    buf = readFileSync(path);
   } catch {
     return undefined;
   }
+  const head = Buffer.from(`${id}\n`, 'latin1');
+  return buf.length > head.length && buf.subarray(0, head.length).equals(head) ? buf.subarray(head.length) : undefined;
 }
 
-function writeCache(path, script) {
+function writeCache(path, id, script) {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, script.createCachedData(), { mode: 0o644 });
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${id}\n`, 'latin1'), script.createCachedData()]), { mode: 0o644 });
     renameSync(tmp, path);
   } catch {
     // Read-only or full file system, or no permission: the next run compiles as this one did.
@@ -56,9 +64,10 @@ function writeCache(path, script) {
  */
 function loadCli(argv, env) {
   const source = readFileSync(BUNDLE, 'latin1'); // ASCII only (scripts/bundle.mjs makes it so)
+  const id = /^\/\/ rulesctl-bundle ([0-9a-f]{16})\n/.exec(source.slice(0, 40))?.[1];
   const mode = env.RULESCTL_CODE_CACHE;
-  const path = mode === '0' ? undefined : cachePath(commandOf(argv));
-  const cachedData = path === undefined ? undefined : readOrUndefined(path);
+  const path = mode === '0' || id === undefined ? undefined : cachePath(commandOf(argv));
+  const cachedData = path === undefined ? undefined : readCache(path, id);
   // Wrapped on the first line, so line numbers in stack traces are the file's.
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: BUNDLE,
@@ -68,7 +77,7 @@ function loadCli(argv, env) {
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
   if (path !== undefined && (cachedData === undefined || script.cachedDataRejected || mode === 'refresh')) {
     process.once('exit', (code) => {
-      if (code === 0) writeCache(path, script);
+      if (code === 0) writeCache(path, id, script);
     });
   }
   return module.exports;

@@ -13,6 +13,7 @@
 //
 // The file sits two levels under the package root, like dist/cli/*.js, so the paths the code
 // builds from import.meta.url (package.json, index/index.yaml) stay right.
+import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { constants as http2Constants } from 'node:http2';
 import { dirname, join } from 'node:path';
@@ -71,4 +72,7 @@ const dynamicImport = /\bimport\s*\(/.exec(code);
 if (dynamicImport !== null) {
   throw new Error(`dist/cli-bundle/main.cjs still has a dynamic import() at ${dynamicImport.index}: ${code.slice(dynamicImport.index - 80, dynamicImport.index + 40)}`);
 }
+// First line: an id of this build, which bin/code-cache.cjs writes into and checks in every cache.
+// V8 itself checks only the source's length, and a cache is bytecode for one exact source.
+code = `// rulesctl-bundle ${createHash('sha256').update(code).digest('hex').slice(0, 16)}\n${code}`;
 await writeFile(outfile, code);

@@ -102,6 +102,26 @@ describe('the code cache of bin/rulesctl.cjs', () => {
     expect([after.ino, after.mtimeMs]).toEqual([rewritten.ino, rewritten.mtimeMs]);
   });
 
+  it('is used only with the build that made it (V8 itself compares only the source length)', async () => {
+    const root = freshBuild();
+    await run(root, ['--version']);
+    const bundle = join(bundleDir(root), 'main.cjs');
+    const source = readFileSync(bundle, 'latin1');
+    const id = /^\/\/ rulesctl-bundle ([0-9a-f]{16})\n/.exec(source)?.[1];
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(readFileSync(cacheFile(root, 'version')).subarray(0, 17).toString('latin1')).toBe(`${id}\n`);
+    // Another build of the same length: the old cache must not be fed to V8.
+    const other = id!.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    writeFileSync(bundle, source.replace(`rulesctl-bundle ${id}`, `rulesctl-bundle ${other}`), 'latin1');
+    const before = statSync(cacheFile(root, 'version'));
+    const r = await run(root, ['--version']);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.trim()).toBe(version);
+    const after = statSync(cacheFile(root, 'version'));
+    expect(after.ino).not.toBe(before.ino);
+    expect(readFileSync(cacheFile(root, 'version')).subarray(0, 17).toString('latin1')).toBe(`${other}\n`);
+  });
+
   it('is not written by a failed run', async () => {
     const root = freshBuild();
     const r = await run(root, ['artifact', 'install', '--an-unknown-flag']);
