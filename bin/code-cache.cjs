@@ -7,8 +7,8 @@
 // One cache per command (dist/cli-bundle/main.cjs.<command>.cache, e.g. `artifact-install`):
 // V8 deserializes a whole cache before the first line runs, so `--version` should not pay for
 // what `artifact install` compiled. `npm run build` seeds them (scripts/train-code-cache.mjs); a
-// command without one, or whose cache V8 rejects (made by another V8 version or other flags),
-// compiles from source and, if it exits 0, saves what it compiled at exit. Writes go to a
+// command without one, or whose cache was made by another build or is rejected by V8 (another V8
+// version or other flags), compiles from source and, if it exits 0, saves what it compiled at exit. Writes go to a
 // temporary file renamed over the old one, so a concurrent run reads the old cache or the new
 // one; in a read-only install nothing is written. RULESCTL_CODE_CACHE=0 turns reading and writing
 // off; =refresh rewrites the cache at every exit 0 (training one command by more than one path).
