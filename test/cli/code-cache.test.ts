@@ -8,8 +8,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
 import { REPO_ROOT } from './_run.js';
 
 const { commandOf } = createRequire(import.meta.url)('../../bin/code-cache.cjs') as { commandOf(argv: string[]): string };
@@ -40,6 +42,17 @@ async function run(root: string, argv: string[], extra: Record<string, string> =
 }
 
 describe('commandOf: which cache a command line uses', () => {
+  it('knows every top-level command of the CLI (a new one would share the `root` cache)', async () => {
+    const io = { env: {}, stdout: new PassThrough(), stderr: new PassThrough(), cwd: '/', signal: new AbortController().signal };
+    const program = await buildProgram(io);
+    const names = program.commands.map((c) => c.name());
+    expect(names.length).toBeGreaterThan(3);
+    for (const name of names) {
+      const sub = program.commands.find((c) => c.name() === name)!.commands[0]?.name();
+      expect(commandOf(sub ? [name, sub] : [name])).toBe(sub ? `${name}-${sub}` : name);
+    }
+  });
+
   it('names the command and subcommand, skipping flags and their values', () => {
     expect(commandOf(['artifact', 'install', 'falco-rules:3'])).toBe('artifact-install');
     expect(commandOf(['--log-level', 'warn', 'artifact', 'install'])).toBe('artifact-install');
