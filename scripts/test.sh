@@ -19,10 +19,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y docker-registry skopeo apache2-utils openssl
 fi
 
-echo "scripts/test.sh: building (tsc -p tsconfig.json, the CLI bundle, its code cache)" >&2
-npx tsc -p tsconfig.json
-node scripts/bundle.mjs
-node scripts/train-code-cache.mjs
+echo "scripts/test.sh: building (npm run build: tsc, the CLI bundle, its code cache)" >&2
+npm run --silent build
 echo "scripts/test.sh: type-checking the tests (tsc -p tsconfig.test.json)" >&2
 npx tsc -p tsconfig.test.json
 
