@@ -6,16 +6,13 @@
  * the tagged version, exits 0 on SIGTERM and leaves no staging/temp entry in the destinations or
  * the download dir.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../cli/_run.js';
 import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';
-import {
-  deadPid, fileSha, hammer, plantStaleTemp, inLanes, leftovers, proofDirs, publish, publisher, sha256, spawnRulesctl, tree, type Child, type ProofDirs,
-} from '../../helpers/proof/proof.js';
+import { killCampaign, pluginFile, publishTwoVersions, rulesFile, type KillLane, type Version } from '../../helpers/proof/kill-campaign.js';
+import { deadPid, fileSha, plantStaleTemp, leftovers, proofDirs, publisher, spawnRulesctl, tree, type Child } from '../../helpers/proof/proof.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 
 const reg = getRegistries().open;
@@ -31,28 +28,18 @@ afterAll(async () => {
 
 const LANES = 2;
 const KILLS = 25; // per lane: 50 in all
-const VERIFY_EVERY = 10; // a full, unkilled run after every 10th kill (the killed runs also start from the previous kill's state)
+const VERIFY_EVERY = 10;
 const DONE = new Set(['Artifact correctly installed', 'Nothing to do, artifact already up to date.', 'Artifact files already in place']);
 
-interface Lane {
-  d: ProofDirs;
+interface Lane extends KillLane {
   refs: string[];
-  sha: { rules: Record<1 | 2, string>; plugin: Record<1 | 2, string> };
   /** Moves `latest` of both repos to version `v`. */
-  tag(v: 1 | 2): Promise<void>;
+  tag(v: Version): Promise<void>;
 }
 
 async function prepareLane(): Promise<Lane> {
   const repos = { rules: uniqueRepo('proof/kill-follow-rules'), plugin: uniqueRepo('proof/kill-follow-plugin') };
-  const sha = { rules: {} as Record<1 | 2, string>, plugin: {} as Record<1 | 2, string> };
-  for (const v of [1, 2] as const) {
-    const rules = `# v${v} ${randomBytes(30_000).toString('base64')}\n- list: proof_follow_${v}\n  items: []\n`;
-    const plugin = randomBytes(200_000);
-    sha.rules[v] = sha256(rules);
-    sha.plugin[v] = sha256(plugin);
-    await publish(pub.repository({ registry: reg.host, repository: repos.rules }), { name: 'proof-rules', version: `${v}.0.0`, content: rules });
-    await publish(pub.repository({ registry: reg.host, repository: repos.plugin }), { type: 'plugin', name: 'proof-plugin', version: `${v}.0.0`, content: plugin });
-  }
+  const sha = await publishTwoVersions(pub, reg.host, repos, 'proof_follow');
   const d = await proofDirs('proof-kill-follow');
   return {
     d, sha,
@@ -70,9 +57,6 @@ async function prepareLane(): Promise<Lane> {
 /** State-dir temp files (`*.rulesctl-<pid>-*.tmp`) seen after a whole run that followed a kill. */
 const stateTemps = new Set<string>();
 
-const rulesFile = (d: ProofDirs): string => join(d.rules, 'proof_rules.yaml');
-const pluginFile = (d: ProofDirs): string => join(d.plugins, 'libproof-plugin.so');
-
 function follow(lane: Lane): Child {
   return spawnRulesctl([
     '--log-level', 'debug', 'artifact', 'follow', ...lane.refs, '--every', '1s', '--startup-behavior', 'immediate', '--plain-http',
@@ -81,8 +65,11 @@ function follow(lane: Lane): Child {
   ], testEnv(lane.d.home));
 }
 
+/** Both refs of `lane` logged the end of their update (done, or nothing to do). */
+const updated = (run: Child, lane: Lane): boolean => lane.refs.every((ref) => run.lines.some((l) => l.followerName === ref && DONE.has(String(l.msg))));
+
 /** A whole run: both refs converge on `v`, SIGTERM exits 0, nothing left over. Returns ms from the first log line to convergence. */
-async function followWhole(lane: Lane, v: 1 | 2): Promise<number> {
+async function followWhole(lane: Lane, v: Version): Promise<number> {
   const run = follow(lane);
   await run.waitFor(() => true);
   const started = Date.now();
@@ -105,47 +92,11 @@ async function followWhole(lane: Lane, v: 1 | 2): Promise<number> {
 describe('artifact follow under kill -9', () => {
   it(`${LANES * KILLS} kills: files always whole old or new; the next run recovers`, { timeout: 240_000 }, async () => {
     const lanes = await Promise.all(Array.from({ length: LANES }, () => prepareLane()));
-    const known = new Set(lanes.flatMap((l) => [...Object.values(l.sha.rules), ...Object.values(l.sha.plugin)]));
-    const watch = hammer(() => lanes.flatMap((l) => [rulesFile(l.d), pluginFile(l.d)]), known, 5);
-    const stages: string[] = [];
-    let killed = 0;
-    let span = 0;
-    try {
-      await Promise.all(lanes.map((l) => l.tag(1)));
-      const durations = await Promise.all(lanes.map((l) => followWhole(l, 1)));
-      span = Math.min(...durations);
-      await inLanes(LANES, LANES, async (li) => {
-        const lane = lanes[li]!;
-        // Bounded at 4x the kills wanted: a moment that falls after the update finished does not count (CI once got 24 of 25 in 2x).
-        for (let c = 0, laneKills = 0; laneKills < KILLS && c < KILLS * 4; c++) {
-          const v: 1 | 2 = c % 2 === 0 ? 2 : 1;
-          await lane.tag(v);
-          const run = follow(lane);
-          await run.waitFor(() => true, 10_000).catch(() => undefined);
-          await delay(Math.floor(Math.random() * span));
-          const done = lane.refs.every((ref) => run.lines.some((l) => l.followerName === ref && DONE.has(String(l.msg))));
-          run.proc.kill('SIGKILL');
-          const r = await run.proc;
-          if (r.signal === 'SIGKILL' && !done) {
-            killed++;
-            laneKills++;
-          }
-          stages.push(done ? '(update finished first)' : String(run.lines.at(-1)?.msg ?? '(before the first log line)'));
-          for (const [file, pair] of [[rulesFile(lane.d), lane.sha.rules], [pluginFile(lane.d), lane.sha.plugin]] as const) {
-            expect([pair[1], pair[2]]).toContain(fileSha(file));
-          }
-          if ((c + 1) % VERIFY_EVERY === 0) await followWhole(lane, v);
-        }
-        await lane.tag(2);
-        await followWhole(lane, 2);
-      });
-    } finally {
-      const { reads, failures } = watch.stop();
-      expect(failures).toEqual([]);
-      expect(reads).toBeGreaterThan(500);
-    }
-    const histogram = Object.entries(stages.reduce<Record<string, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {}));
-    console.log(`kill -9 of artifact follow: ${killed} kills during an update over a ${span} ms window, last log line before the kill:\n${histogram.map(([s, n]) => `  ${n} × ${s}`).join('\n')}\nstate-dir temp files left by killed runs and still there after the next whole run: ${stateTemps.size}`);
+    const { killed, span, histogram } = await killCampaign({
+      lanes, kills: KILLS, verifyEvery: VERIFY_EVERY, minReads: 500,
+      prepare: (lane, v) => lane.tag(v), start: (lane) => follow(lane), finished: updated, whole: followWhole,
+    });
+    console.log(`kill -9 of artifact follow: ${killed} kills during an update over a ${span} ms window, last log line before the kill:\n${histogram}\nstate-dir temp files left by killed runs and still there after the next whole run: ${stateTemps.size}`);
     expect(killed).toBe(LANES * KILLS);
   });
 

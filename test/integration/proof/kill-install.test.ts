@@ -8,12 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testEnv } from '../../cli/_run.js';
-import {
-  deadPid, fileSha, hammer, plantStaleTemp, inLanes, installFlags, leftovers, proofDirs, publish, publisher, sha256, spawnRulesctl, tree, type ProofDirs,
-} from '../../helpers/proof/proof.js';
+import { killCampaign, pluginFile, publishTwoVersions, rulesFile, type KillLane, type Version } from '../../helpers/proof/kill-campaign.js';
+import { deadPid, fileSha, plantStaleTemp, installFlags, leftovers, proofDirs, publisher, spawnRulesctl, tree } from '../../helpers/proof/proof.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 
 const reg = getRegistries().open;
@@ -22,39 +20,27 @@ afterAll(() => pub.close());
 
 const LANES = 2;
 const CYCLES = 25; // per lane: 50 kills in all
-const VERIFY_EVERY = 10; // a full, unkilled run after every 10th kill (the killed runs also start from the previous kill's state)
+const VERIFY_EVERY = 10;
 
-interface Lane {
-  d: ProofDirs;
-  refs: (v: 1 | 2) => string[];
-  sha: { rules: Record<1 | 2, string>; plugin: Record<1 | 2, string> };
+interface Lane extends KillLane {
+  refs: (v: Version) => string[];
 }
 
 async function prepareLane(): Promise<Lane> {
-  const rulesRepo = uniqueRepo('proof/kill-install-rules');
-  const pluginRepo = uniqueRepo('proof/kill-install-plugin');
-  const sha = { rules: {} as Record<1 | 2, string>, plugin: {} as Record<1 | 2, string> };
-  for (const v of [1, 2] as const) {
-    const rules = `# v${v} ${randomBytes(30_000).toString('base64')}\n- list: proof_kill_${v}\n  items: []\n`;
-    const plugin = randomBytes(200_000);
-    sha.rules[v] = sha256(rules);
-    sha.plugin[v] = sha256(plugin);
-    await publish(pub.repository({ registry: reg.host, repository: rulesRepo }), { name: 'proof-rules', version: `${v}.0.0`, content: rules });
-    await publish(pub.repository({ registry: reg.host, repository: pluginRepo }), { type: 'plugin', name: 'proof-plugin', version: `${v}.0.0`, content: plugin });
-  }
+  const repos = { rules: uniqueRepo('proof/kill-install-rules'), plugin: uniqueRepo('proof/kill-install-plugin') };
+  const sha = await publishTwoVersions(pub, reg.host, repos, 'proof_kill');
   const d = await proofDirs('proof-kill-install');
-  return { d, sha, refs: (v) => [`${reg.host}/${rulesRepo}:${v}.0.0`, `${reg.host}/${pluginRepo}:${v}.0.0`] };
+  return { d, sha, refs: (v) => [`${reg.host}/${repos.rules}:${v}.0.0`, `${reg.host}/${repos.plugin}:${v}.0.0`] };
 }
 
 /** State-dir temp files (`*.rulesctl-<pid>-*.tmp`) seen after a whole run that followed a kill. */
 const stateTemps = new Set<string>();
 
-const rulesFile = (d: ProofDirs): string => join(d.rules, 'proof_rules.yaml');
-const pluginFile = (d: ProofDirs): string => join(d.plugins, 'libproof-plugin.so');
+const install = (lane: Lane, v: Version) => spawnRulesctl(['artifact', 'install', ...lane.refs(v), ...installFlags(lane.d)], testEnv(lane.d.home));
 
 /** A full install of version `v`: exit 0, exactly that version, nothing left over. Returns ms from the first log line to the exit. */
-async function installWhole(lane: Lane, v: 1 | 2): Promise<number> {
-  const run = spawnRulesctl(['artifact', 'install', ...lane.refs(v), ...installFlags(lane.d)], testEnv(lane.d.home));
+async function installWhole(lane: Lane, v: Version): Promise<number> {
+  const run = install(lane, v);
   await run.waitFor(() => true).catch(() => undefined);
   const started = Date.now();
   const r = await run.proc;
@@ -75,45 +61,8 @@ async function installWhole(lane: Lane, v: 1 | 2): Promise<number> {
 describe('artifact install under kill -9', () => {
   it(`${LANES * CYCLES} kills: files always whole old or new; the next run recovers`, { timeout: 240_000 }, async () => {
     const lanes = await Promise.all(Array.from({ length: LANES }, () => prepareLane()));
-    const known = new Set(lanes.flatMap((l) => [...Object.values(l.sha.rules), ...Object.values(l.sha.plugin)]));
-    const watch = hammer(() => lanes.flatMap((l) => [rulesFile(l.d), pluginFile(l.d)]), known, 5);
-    const stages: string[] = [];
-    let killed = 0;
-    let span = 0;
-    try {
-      // Baseline v1, and the duration of the work of a whole update (first log line to exit) to spread the kills over.
-      const durations = await Promise.all(lanes.map((l) => installWhole(l, 1)));
-      span = Math.min(...durations);
-      await inLanes(LANES, LANES, async (li) => {
-        const lane = lanes[li]!;
-        // Until CYCLES runs of this lane were really killed (a run that finished before its moment does not count), bounded at
-        // 4x: on a loaded machine half the moments can fall after the run finished (CI once got 24 kills of 25 in 2x).
-        for (let c = 0, laneKills = 0; laneKills < CYCLES && c < CYCLES * 4; c++) {
-          const v: 1 | 2 = c % 2 === 0 ? 2 : 1;
-          const run = spawnRulesctl(['artifact', 'install', ...lane.refs(v), ...installFlags(lane.d)], testEnv(lane.d.home));
-          await run.waitFor(() => true, 10_000).catch(() => undefined);
-          await delay(Math.floor(Math.random() * span));
-          run.proc.kill('SIGKILL');
-          const r = await run.proc;
-          if (r.signal === 'SIGKILL') {
-            killed++;
-            laneKills++;
-          }
-          stages.push(r.signal === 'SIGKILL' ? String(run.lines.at(-1)?.msg ?? '(before the first log line)') : '(finished first)');
-          for (const [file, pair] of [[rulesFile(lane.d), lane.sha.rules], [pluginFile(lane.d), lane.sha.plugin]] as const) {
-            expect([pair[1], pair[2]]).toContain(fileSha(file));
-          }
-          if ((c + 1) % VERIFY_EVERY === 0) await installWhole(lane, v);
-        }
-        await installWhole(lane, 2);
-      });
-    } finally {
-      const { reads, failures } = watch.stop();
-      expect(failures).toEqual([]);
-      expect(reads).toBeGreaterThan(1000);
-    }
-    const histogram = Object.entries(stages.reduce<Record<string, number>>((h, s) => ({ ...h, [s]: (h[s] ?? 0) + 1 }), {}));
-    console.log(`kill -9 of artifact install: ${killed} kills over a ${Math.round(span)} ms window after the first log line, last log line before the kill:\n${histogram.map(([s, n]) => `  ${n} × ${s}`).join('\n')}\nstate-dir temp files left by killed runs and still there after the next whole run: ${stateTemps.size}`);
+    const { killed, span, histogram } = await killCampaign({ lanes, kills: CYCLES, verifyEvery: VERIFY_EVERY, minReads: 1000, start: install, whole: installWhole });
+    console.log(`kill -9 of artifact install: ${killed} kills over a ${Math.round(span)} ms window after the first log line, last log line before the kill:\n${histogram}\nstate-dir temp files left by killed runs and still there after the next whole run: ${stateTemps.size}`);
     expect(killed).toBe(LANES * CYCLES);
   });
 
