@@ -2,11 +2,12 @@
  * What a real registry cannot produce, through the fault proxy in front of one: throttling, 5xx,
  * resets mid-blob, stalls, cross-origin redirects, lying bodies; and on-disk corruption.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Descriptor } from '../../../src/oci/descriptor.js';
+import { descriptorFor, type Descriptor } from '../../../src/oci/descriptor.js';
 import { memoryLogger } from '../../../src/log.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
@@ -39,28 +40,18 @@ function client(host: string, user?: { username: string; password: string }, ext
   return c;
 }
 
-function desc(mediaType: string, data: Buffer): Descriptor {
-  return { mediaType, digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
 /** Pushes a layer and a manifest tagged `v1` directly (no proxy); returns their descriptors. */
 async function seed(reg: TestRegistry, repository: string, size = 200_000): Promise<{ layer: Buffer; layerDesc: Descriptor; manifestDesc: Descriptor }> {
   const c = client(reg.host, reg.username ? { username: reg.username, password: reg.password! } : undefined);
   const repo = c.repository({ registry: reg.host, repository });
   const layer = randomBytes(size);
-  const layerDesc = desc('application/octet-stream', layer);
+  const layerDesc = descriptorFor('application/octet-stream', layer);
   const config = Buffer.from('{}');
-  const configDesc = desc(MediaTypes.ociEmpty, config);
+  const configDesc = descriptorFor(MediaTypes.ociEmpty, config);
   await repo.push(layerDesc, layer);
   await repo.push(configDesc, config);
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] }));
-  const manifestDesc = desc(MediaTypes.ociManifest, manifest);
+  const manifestDesc = descriptorFor(MediaTypes.ociManifest, manifest);
   await repo.pushManifest(manifestDesc, manifest, 'v1');
   return { layer, layerDesc, manifestDesc };
 }
@@ -94,7 +85,7 @@ describe('retries', () => {
     const proxy = await proxyFor(regs.open);
     proxy.setRules([{ method: 'GET', path: /\/blobs\//, times: 2, kind: 'respond', status: 503, body: '<html>busy</html>' }]);
     const repo = client(proxy.host).repository({ registry: proxy.host, repository });
-    expect((await readAll(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
+    expect((await buffer(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
     expect(proxy.requests.map((r) => r.status)).toEqual([503, 503, 200]);
 
     proxy.reset();
@@ -109,7 +100,7 @@ describe('retries', () => {
     const proxy = await proxyFor(regs.open);
     proxy.setRules([{ method: 'GET', path: /\/blobs\//, times: 1, kind: 'reset', afterBytes: 50_000 }]);
     const repo = client(proxy.host).repository({ registry: proxy.host, repository });
-    expect((await readAll(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
+    expect((await buffer(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
     const gets = proxy.requests.filter((r) => r.method === 'GET');
     expect(gets).toHaveLength(2);
     expect(gets[0]!.headers['range']).toBeUndefined();
@@ -122,7 +113,7 @@ describe('retries', () => {
     const proxy = await proxyFor(regs.open);
     const repo = client(proxy.host).repository({ registry: proxy.host, repository });
     const data = randomBytes(10_000);
-    const d = desc('application/octet-stream', data);
+    const d = descriptorFor('application/octet-stream', data);
     proxy.setRules([{ method: 'PUT', path: /\/blobs\/uploads\//, times: 1, kind: 'respond', status: 503 }]);
     await expect(repo.push(d, Readable.from([data]))).rejects.toMatchObject({ code: 'ERR_REGISTRY', message: expect.stringContaining('cannot be replayed') });
     proxy.setRules([{ method: 'PUT', path: /\/blobs\/uploads\//, times: 1, kind: 'respond', status: 503 }]);
@@ -135,10 +126,10 @@ describe('retries', () => {
     const proxy = await proxyFor(regs.open);
     const repo = client(proxy.host, undefined, { chunkSize: 4096 }).repository({ registry: proxy.host, repository });
     const data = randomBytes(20_000);
-    const d = desc('application/octet-stream', data);
+    const d = descriptorFor('application/octet-stream', data);
     proxy.setRules([{ method: 'PATCH', path: /\/blobs\/uploads\//, times: 1, kind: 'reset' }]);
     await repo.push(d, Readable.from([data]));
-    expect((await readAll(await repo.fetch(d))).equals(data)).toBe(true);
+    expect((await buffer(await repo.fetch(d))).equals(data)).toBe(true);
     expect(proxy.requests.some((r) => r.method === 'GET' && r.path.includes('/blobs/uploads/'))).toBe(true);
   });
   it('never sends chunks smaller than OCI-Chunk-Min-Length', async () => {
@@ -147,9 +138,9 @@ describe('retries', () => {
     proxy.setRules([{ method: 'POST', path: /\/blobs\/uploads\/$/, kind: 'replace', body: '', headers: { 'oci-chunk-min-length': '8192' } }]);
     const repo = client(proxy.host, undefined, { chunkSize: 1024 }).repository({ registry: proxy.host, repository });
     const data = randomBytes(20_000);
-    const d = desc('application/octet-stream', data);
+    const d = descriptorFor('application/octet-stream', data);
     await repo.push(d, Readable.from([data]));
-    expect((await readAll(await repo.fetch(d))).equals(data)).toBe(true);
+    expect((await buffer(await repo.fetch(d))).equals(data)).toBe(true);
     const ranges = proxy.requests.filter((r) => r.method === 'PATCH').map((r) => r.headers['content-range']);
     expect(ranges).toEqual(['0-8191', '8192-16383', '16384-19999']);
   });
@@ -164,7 +155,7 @@ describe('redirects', () => {
     proxy.setRules([{ method: 'GET', path: /\/blobs\/sha256:/, kind: 'redirect' }]);
     const repo = client(proxy.host, { username: reg.username!, password: reg.password! }).repository({ registry: proxy.host, repository });
     expect(await repo.exists(layerDesc)).toBe(true); // learns the Basic scheme, so the GET carries credentials
-    expect((await readAll(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
+    expect((await buffer(await repo.fetch(layerDesc))).equals(layer)).toBe(true);
     const second = proxy.requests.filter((r) => r.origin === 'second');
     expect(second).toHaveLength(1);
     expect(second[0]!.authorization).toBeUndefined();
@@ -226,7 +217,7 @@ describe('bad content and stalls', () => {
     await fh.close();
     const repo = client(reg.host).repository({ registry: reg.host, repository });
     const stream = await repo.fetch(layerDesc);
-    await expect(readAll(stream)).rejects.toMatchObject({ code: 'ERR_DIGEST_MISMATCH', details: { expected: layerDesc.digest } });
+    await expect(buffer(stream)).rejects.toMatchObject({ code: 'ERR_DIGEST_MISMATCH', details: { expected: layerDesc.digest } });
   });
 
   it('extra bytes and a manifest that differs from its digest are errors', async () => {
@@ -235,7 +226,7 @@ describe('bad content and stalls', () => {
     const proxy = await proxyFor(regs.open);
     const repo = client(proxy.host).repository({ registry: proxy.host, repository });
     proxy.setRules([{ method: 'GET', path: /\/blobs\//, times: 1, kind: 'append', bytes: 'EXTRA' }]);
-    await expect(repo.fetch(layerDesc).then(readAll)).rejects.toMatchObject({ code: 'ERR_SIZE_MISMATCH' });
+    await expect(repo.fetch(layerDesc).then((s) => buffer(s))).rejects.toMatchObject({ code: 'ERR_SIZE_MISMATCH' });
     proxy.setRules([{ method: 'GET', path: /\/manifests\/v1$/, times: 1, kind: 'replace', body: JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: layerDesc, layers: [] }) }]);
     await expect(repo.fetchManifest('v1')).rejects.toMatchObject({ code: 'ERR_DIGEST_MISMATCH' });
   });

@@ -2,10 +2,11 @@
  * The registry client against the real docker-registry 2.8 processes (open, basic, token, tls):
  * blob and manifest round trips, chunked uploads, token caching, mount, tags, delete, referrers.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Descriptor } from '../../../src/oci/descriptor.js';
+import { descriptorFor, type Descriptor } from '../../../src/oci/descriptor.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
 import type { RegistryRepository } from '../../../src/oci/registry/repository.js';
@@ -31,25 +32,15 @@ function clientFor(reg: TestRegistry, extra: Partial<RegistryClientOptions> = {}
   return client;
 }
 
-function desc(mediaType: string, data: Buffer): Descriptor {
-  return { mediaType, digest: `sha256:${createHash('sha256').update(data).digest('hex')}`, size: data.length };
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
 interface Artifact { config: Buffer; layer: Buffer; manifest: Buffer; configDesc: Descriptor; layerDesc: Descriptor; manifestDesc: Descriptor }
 
 function makeArtifact(layerSize = 3000, extra: Record<string, unknown> = {}): Artifact {
   const config = Buffer.from(JSON.stringify({ name: 'rules', version: '1.0.0' }));
   const layer = randomBytes(layerSize);
-  const configDesc = desc('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = { ...desc('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer), annotations: { 'org.opencontainers.image.title': 'rules.tar.gz' } };
+  const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
+  const layerDesc = { ...descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer), annotations: { 'org.opencontainers.image.title': 'rules.tar.gz' } };
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc], ...extra }));
-  return { config, layer, manifest, configDesc, layerDesc, manifestDesc: desc(MediaTypes.ociManifest, manifest) };
+  return { config, layer, manifest, configDesc, layerDesc, manifestDesc: descriptorFor(MediaTypes.ociManifest, manifest) };
 }
 
 async function pushArtifact(repo: RegistryRepository, a: Artifact, tag?: string): Promise<void> {
@@ -76,7 +67,7 @@ describe.each(['open', 'basic', 'token', 'tls'] as RegistryName[])('%s registry'
     expect(byTag.bytes.equals(a.manifest)).toBe(true);
     const byDigest = await repo.fetchManifest(a.manifestDesc);
     expect(byDigest.descriptor.digest).toBe(a.manifestDesc.digest);
-    expect((await readAll(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
+    expect((await buffer(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
 
     await repo.tag(a.manifestDesc, 'latest');
     expect((await repo.listTags()).sort()).toEqual(['1.0.0', 'latest']);
@@ -87,7 +78,7 @@ describe.each(['open', 'basic', 'token', 'tls'] as RegistryName[])('%s registry'
     const repo = client.repository({ registry: reg.host, repository: uniqueRepo(`chunk/${name}`) });
     const a = makeArtifact(5000);
     await pushArtifact(repo, a, 'c');
-    expect((await readAll(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
+    expect((await buffer(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
     const log = await reg.accessLog();
     const patches = log.filter((e) => e.method === 'PATCH' && e.path.includes(repo.location.repository));
     expect(patches.length).toBe(5 + 1); // 5 layer chunks + 1 config chunk
@@ -106,7 +97,7 @@ describe('token registry', () => {
     const afterPush = await reg.tokenIssuer!.requestCount({ repository });
     for (let i = 0; i < 5; i++) await repo.resolve('v1');
     await repo.fetchManifest('v1');
-    await readAll(await repo.fetch(a.layerDesc));
+    await buffer(await repo.fetch(a.layerDesc));
     const afterPulls = await reg.tokenIssuer!.requestCount({ repository });
     // push: one pull,push token; the pulls share one pull token.
     expect(afterPush).toBe(1);
@@ -189,16 +180,16 @@ describe('open registry: tags, delete, referrers, errors', () => {
     expect(await repo.referrers(a.manifestDesc.digest)).toEqual([]);
 
     const empty = Buffer.from('{}');
-    const emptyDesc = desc(MediaTypes.ociEmpty, empty);
+    const emptyDesc = descriptorFor(MediaTypes.ociEmpty, empty);
     await repo.push(emptyDesc, empty);
     const sig = Buffer.from(JSON.stringify({
       schemaVersion: 2, mediaType: MediaTypes.ociManifest, artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
       config: emptyDesc, layers: [emptyDesc], subject: a.manifestDesc,
     }));
-    const sigDesc = { ...desc(MediaTypes.ociManifest, sig), artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' };
+    const sigDesc = { ...descriptorFor(MediaTypes.ociManifest, sig), artifactType: 'application/vnd.dev.sigstore.bundle.v0.3+json' };
     await repo.pushManifest(sigDesc, sig);
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociIndex, manifests: [sigDesc] }));
-    await repo.pushManifest(desc(MediaTypes.ociIndex, index), index, referrersTag(a.manifestDesc.digest));
+    await repo.pushManifest(descriptorFor(MediaTypes.ociIndex, index), index, referrersTag(a.manifestDesc.digest));
 
     expect(await repo.referrers(a.manifestDesc.digest)).toEqual([sigDesc]);
     expect(await repo.referrers(a.manifestDesc.digest, 'application/vnd.dev.sigstore.bundle.v0.3+json')).toEqual([sigDesc]);

@@ -6,8 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Descriptor } from '../../../src/oci/descriptor.js';
+import { descriptorFor, type Descriptor } from '../../../src/oci/descriptor.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient } from '../../../src/oci/registry/client.js';
 import { getRegistries, uniqueRepo, type RegistryName, type TestRegistry } from '../../helpers/registries.js';
@@ -33,19 +34,13 @@ function clientFor(reg: TestRegistry): RegistryClient {
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const desc = (mediaType: string, b: Buffer): Descriptor => ({ mediaType, digest: sha(b), size: b.length });
 
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
-
 function artifact() {
   const config = Buffer.from(JSON.stringify({ name: 'falco-rules', version: '3.0.0', dependencies: [] }));
   const layer = randomBytes(70_000);
-  const configDesc = desc('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = { ...desc('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer), annotations: { 'org.opencontainers.image.title': 'falco_rules.yaml.tar.gz' } };
+  const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
+  const layerDesc = { ...descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer), annotations: { 'org.opencontainers.image.title': 'falco_rules.yaml.tar.gz' } };
   const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] }));
-  return { config, layer, configDesc, layerDesc, manifest, manifestDesc: desc(MediaTypes.ociManifest, manifest) };
+  return { config, layer, configDesc, layerDesc, manifest, manifestDesc: descriptorFor(MediaTypes.ociManifest, manifest) };
 }
 
 /** A minimal OCI image layout written by hand, so skopeo's input does not depend on rulesctl code. */
@@ -53,7 +48,7 @@ async function writeLayout(dir: string, tag: string, blobs: Buffer[], manifest: 
   await mkdir(join(dir, 'blobs/sha256'), { recursive: true });
   for (const b of [...blobs, manifest]) await writeFile(join(dir, 'blobs/sha256', sha(b).slice(7)), b);
   await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion":"1.0.0"}');
-  const entry = { ...desc(MediaTypes.ociManifest, manifest), annotations: { 'org.opencontainers.image.ref.name': tag } };
+  const entry = { ...descriptorFor(MediaTypes.ociManifest, manifest), annotations: { 'org.opencontainers.image.ref.name': tag } };
   await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
 }
 
@@ -85,7 +80,7 @@ describe.each(['open', 'token', 'tls'] as RegistryName[])('skopeo cross-check on
     const { descriptor, bytes } = await repo.fetchManifest('1.2.3');
     expect(descriptor).toEqual(a.manifestDesc);
     expect(bytes.equals(a.manifest)).toBe(true);
-    expect((await readAll(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
-    expect((await readAll(await repo.fetch(a.configDesc))).equals(a.config)).toBe(true);
+    expect((await buffer(await repo.fetch(a.layerDesc))).equals(a.layer)).toBe(true);
+    expect((await buffer(await repo.fetch(a.configDesc))).equals(a.config)).toBe(true);
   });
 });
