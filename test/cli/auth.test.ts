@@ -8,10 +8,9 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { descriptorFor, type ImageManifest } from '../../src/oci/descriptor.js';
-import { MediaTypes } from '../../src/oci/media-types.js';
 import { createCredentialSource } from '../../src/oci/auth/credentials/source.js';
 import { createRegistryClient } from '../../src/oci/registry/client.js';
+import { pushMinimalArtifact } from '../helpers/minimal-artifact.js';
 import { getRegistries, uniqueRepo } from '../helpers/registries.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { REPO_ROOT, fakeTty, runCli, spawnCli, testEnv } from './_run.js';
@@ -26,17 +25,7 @@ function mode(path: string): number {
 /** Pushes a one-layer artifact with `client` and returns its manifest digest. */
 async function pushSample(client: ReturnType<typeof createRegistryClient>, registry: string, repository: string, tag: string): Promise<string> {
   const repo = client.repository({ registry, repository });
-  const config = Buffer.from('{"name":"sample","version":"1.0.0"}');
-  const layer = Buffer.from(`rules ${Math.random()}`);
-  const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer, { annotations: { 'org.opencontainers.image.title': 'sample.tar.gz' } });
-  await repo.push(configDesc, config);
-  await repo.push(layerDesc, layer);
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const desc = descriptorFor(MediaTypes.ociManifest, bytes);
-  await repo.pushManifest(desc, bytes, tag);
-  return desc.digest;
+  return (await pushMinimalArtifact(repo, { name: 'sample', content: `rules ${Math.random()}`, tag, title: 'sample.tar.gz' })).digest;
 }
 
 describe('registry auth basic', () => {

@@ -9,11 +9,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descriptorFor, type ImageManifest } from '../../src/oci/descriptor.js';
-import { MediaTypes } from '../../src/oci/media-types.js';
 import { createRegistryClient } from '../../src/oci/registry/client.js';
 import { legacySignatureTag } from '../../src/signature/media-types.js';
 import { signArtifact } from '../../src/signature/sign.js';
+import { pushMinimalArtifact } from '../helpers/minimal-artifact.js';
 import { getRegistries, uniqueRepo } from '../helpers/registries.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { REPO_ROOT, spawnCli, testEnv } from './_run.js';
@@ -24,17 +23,7 @@ afterAll(() => client.close());
 
 async function pushArtifact(repository: string, tag: string): Promise<string> {
   const repo = client.repository({ registry: reg.host, repository });
-  const config = Buffer.from('{"name":"my-rules","version":"1.0.0"}');
-  const layer = Buffer.from(`rules ${Math.random()}`);
-  const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer);
-  await repo.push(configDesc, config);
-  await repo.push(layerDesc, layer);
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const desc = descriptorFor(MediaTypes.ociManifest, bytes);
-  await repo.pushManifest(desc, bytes, tag);
-  return desc.digest;
+  return (await pushMinimalArtifact(repo, { name: 'my-rules', content: `rules ${Math.random()}`, tag })).digest;
 }
 
 /** A pushed artifact signed (both cosign formats) with a fresh key; the public key is in `pub`. */

@@ -5,13 +5,13 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { descriptorFor, type Descriptor, type ImageIndex, type ImageManifest } from '../../../src/oci/descriptor.js';
-import { MediaTypes } from '../../../src/oci/media-types.js';
+import type { Descriptor, ImageIndex } from '../../../src/oci/descriptor.js';
 import { createRegistryClient } from '../../../src/oci/registry/client.js';
 import type { RegistryRepository } from '../../../src/oci/registry/repository.js';
 import { parseCosignPolicy } from '../../../src/signature/policy.js';
 import { signArtifact, type SignatureFormat } from '../../../src/signature/sign.js';
 import { verifyArtifact } from '../../../src/signature/verify.js';
+import { pushMinimalArtifact } from '../../helpers/minimal-artifact.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 
 const reg = getRegistries().open;
@@ -23,19 +23,7 @@ function newKeys() {
   return { privateKey, policy: parseCosignPolicy({ key: publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'ignore-tlog': true })! };
 }
 
-async function pushArtifact(repo: RegistryRepository): Promise<Descriptor> {
-  const config = Buffer.from('{"name":"falco-rules","version":"1.0.0"}');
-  const layer = Buffer.from(`rules ${Math.random()}`);
-  const configDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.config.v1+json', config);
-  const layerDesc = descriptorFor('application/vnd.cncf.falco.rulesfile.layer.v1+tar.gz', layer);
-  await repo.push(configDesc, config);
-  await repo.push(layerDesc, layer);
-  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: configDesc, layers: [layerDesc] };
-  const bytes = Buffer.from(JSON.stringify(manifest));
-  const desc = descriptorFor(MediaTypes.ociManifest, bytes);
-  await repo.pushManifest(desc, bytes, '1.0.0');
-  return desc;
-}
+const pushArtifact = (repo: RegistryRepository): Promise<Descriptor> => pushMinimalArtifact(repo, { content: `rules ${Math.random()}`, tag: '1.0.0' });
 
 async function signed(formats: SignatureFormat[]) {
   const name = uniqueRepo('signature');
