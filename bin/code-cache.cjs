@@ -13,12 +13,13 @@
 // one; in a read-only install nothing is written. RULESCTL_CODE_CACHE=0 turns reading and writing
 // off; =refresh rewrites the cache at every exit 0 (training one command by more than one path).
 //
-// A cache file is a header line, `<build id> <sha256 of the rest>` (the id is the bundle's first
+// A cache file is a header line, `<build id> <CRC-32 of the rest>` (the id is the bundle's first
 // line, from scripts/bundle.mjs), then V8's data. V8 checks the source only by its length, so a
 // cache is used only with the build that made it; and V8 does not checksum the data in release
 // builds, it aborts the process on a damaged one (`Fatal error ... unreachable code`, at every run
-// since the cache is then never replaced), so damaged data is never handed to it (~1 ms per MB).
-const { createHash } = require('node:crypto');
+// since the cache is then never replaced), so damaged data is never handed to it. A CRC-32 is for
+// accidents (whoever can write the cache can write the bundle): ~0.8 ms here with loading
+// node:zlib, where node:crypto's SHA-256 cost 4-7 ms, most of it loading node:crypto.
 const { readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
 const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
@@ -38,8 +39,8 @@ function commandOf(argv) {
 
 const cachePath = (command) => `${BUNDLE}.${command}.cache`;
 
-const sha256 = (data) => createHash('sha256').update(data).digest('hex');
-const HEADER_BYTES = 16 + 1 + 64 + 1;
+const crc32 = (data) => require('node:zlib').crc32(data).toString(16).padStart(8, '0');
+const HEADER_BYTES = 16 + 1 + 8 + 1;
 
 /** V8's data of the cache at `path` if it was made for build `id` and is whole, else undefined. */
 function readCache(path, id) {
@@ -52,14 +53,14 @@ function readCache(path, id) {
   if (buf.length <= HEADER_BYTES) return undefined;
   const [bid, sum] = buf.subarray(0, HEADER_BYTES - 1).toString('latin1').split(' ');
   const data = buf.subarray(HEADER_BYTES);
-  return bid === id && buf[HEADER_BYTES - 1] === 0x0a && sum === sha256(data) ? data : undefined;
+  return bid === id && buf[HEADER_BYTES - 1] === 0x0a && sum === crc32(data) ? data : undefined;
 }
 
 function writeCache(path, id, script) {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const data = script.createCachedData();
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${sha256(data)}\n`, 'latin1'), data]), { mode: 0o644 });
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${id} ${crc32(data)}\n`, 'latin1'), data]), { mode: 0o644 });
     renameSync(tmp, path);
   } catch {
     // Read-only or full file system, or no permission: the next run compiles as this one did.
