@@ -22,8 +22,3 @@ declare module 'undici/lib/global.js' {
   import type { Dispatcher } from 'undici';
   export function getGlobalDispatcher(): Dispatcher;
 }
-declare module 'undici/lib/interceptor/redirect.js' {
-  import type { Dispatcher } from 'undici';
-  function createRedirectInterceptor(opts: { maxRedirections?: number }): Dispatcher.DispatcherComposeInterceptor;
-  export default createRedirectInterceptor;
-}

@@ -4,7 +4,6 @@ import AgentClass from 'undici/lib/dispatcher/agent.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
 import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
 import { getGlobalDispatcher } from 'undici/lib/global.js';
-import createRedirectInterceptor from 'undici/lib/interceptor/redirect.js';
 
 /**
  * The parts of undici rulesctl uses, imported from their own modules instead of undici's index.
@@ -56,25 +55,56 @@ export interface SimpleResponse {
 /** A small fetch: a string body, no streaming (the token sources' `FetchLike`/`GcpFetchLike`). */
 export type SimpleFetch = (url: string, init: Omit<SimpleRequestOptions, 'dispatcher'>) => Promise<SimpleResponse>;
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+
 /**
  * A fetch-shaped function over `dispatcher` (default the global dispatcher, as `globalThis.fetch`
- * uses) without loading undici's fetch. Redirects are followed, up to 10 as Go's http.Client does
- * (301/302 of a POST and 303 become GET; Authorization is dropped across origins). Errors are
- * undici's (`code` on the error itself, e.g. `ECONNREFUSED`; an aborted signal rejects with its reason).
+ * uses) without loading undici's fetch. Redirects are followed, up to 10 as Go's http.Client does:
+ * 301/302 of a POST and 303 become a GET without body; Authorization is dropped across origins.
+ * Unlike Go, a 307/308 that would resend a body to another origin (another host, port or scheme,
+ * so also https to http) is refused: these bodies are OAuth client secrets and refresh tokens.
+ * Errors are undici's (`code` on the error itself, e.g. `ECONNREFUSED`; an aborted signal rejects
+ * with its reason), and ERR_REDIRECT for a refused or endless redirect.
  */
 export function fetchVia(dispatcher?: Undici.Dispatcher): SimpleFetch {
-  const redirect = createRedirectInterceptor({ maxRedirections: 10 });
   return async (url, init) => {
-    const res = await requestUrl(url, { ...init, dispatcher: (dispatcher ?? getGlobalDispatcher()).compose(redirect) });
-    return {
-      status: res.statusCode,
-      headers: {
-        get(name) {
-          const v = res.headers[name.toLowerCase()];
-          return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
-        },
+    let current = new URL(url);
+    let { method, body } = init;
+    const headers = { ...init.headers };
+    for (let hop = 0; ; hop++) {
+      const res = await requestUrl(current, { ...init, method, headers, body, dispatcher: dispatcher ?? getGlobalDispatcher() });
+      const location = res.headers['location'];
+      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') return simpleResponse(res);
+      await res.body.dump();
+      const next = new URL(location, current);
+      const refuse = (why: string) => Object.assign(new Error(`${method} ${current.origin}${current.pathname}: ${why}`), { code: 'ERR_REDIRECT' });
+      if (hop >= 10) throw refuse('stopped after 10 redirects');
+      if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
+        method = method === 'HEAD' ? 'HEAD' : 'GET';
+        body = undefined;
+        dropHeader(headers, 'content-type');
+      } else if (body !== undefined && next.origin !== current.origin) {
+        throw refuse(`not resending its body to ${next.origin} (a ${res.statusCode} redirect to another origin)`);
+      }
+      if (next.origin !== current.origin) dropHeader(headers, 'authorization');
+      current = next;
+    }
+  };
+}
+
+function dropHeader(headers: Record<string, string>, name: string): void {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name) delete headers[k];
+}
+
+function simpleResponse(res: Undici.Dispatcher.ResponseData): SimpleResponse {
+  return {
+    status: res.statusCode,
+    headers: {
+      get(name) {
+        const v = res.headers[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
       },
-      text: () => res.body.text(),
-    };
+    },
+    text: () => res.body.text(),
   };
 }

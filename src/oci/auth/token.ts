@@ -51,7 +51,7 @@ export async function fetchToken(send: RawSend, req: TokenRequest, now: () => nu
       headers['authorization'] = `Basic ${Buffer.from(`${req.credential.username}:${req.credential.password}`).toString('base64')}`;
     }
   }
-  const res = await send({ method, url, headers, ...(body === undefined ? {} : { body }), ...(req.signal ? { signal: req.signal } : {}) });
+  const res = await send({ method, url, headers, ...(body === undefined ? {} : { body, secretBody: true }), ...(req.signal ? { signal: req.signal } : {}) });
   if (res.status !== 200) {
     const text = await readErrorBody(res.body);
     const err = registryError({ method, url, status: res.status, body: text, action: `requesting a token from ${redactUrl(url)}` });

@@ -11,6 +11,8 @@ export interface RawRequest {
   url: URL;
   headers: Record<string, string>;
   body?: Uint8Array | Readable | string;
+  /** The body carries a credential (a token request's refresh token): never resent to another origin. */
+  secretBody?: boolean;
   signal?: AbortSignal;
 }
 
@@ -97,6 +99,11 @@ export function createTransport(opts: TransportOptions): Transport {
           body = undefined;
           delete headers['content-type'];
           delete headers['content-length'];
+        } else if (body !== undefined && req.secretBody && next.origin !== url.origin) {
+          // Go would resend it (stripping only headers); a refresh token must not reach another host, or http.
+          throw new RulesctlError(ErrorCodes.REGISTRY, `${req.method} ${redactUrl(req.url)}: redirected to ${redactUrl(next)}, another origin; a request carrying credentials is not resent there`, {
+            details: { method: req.method, url: redactUrl(req.url), location: redactUrl(next) },
+          });
         } else if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
           throw new RulesctlError(ErrorCodes.REGISTRY, `${req.method} ${redactUrl(req.url)}: redirected to ${redactUrl(next)} after the upload stream was sent; it cannot be replayed`, {
             details: { method: req.method, url: redactUrl(req.url), location: redactUrl(next) },
