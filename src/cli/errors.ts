@@ -1,4 +1,5 @@
 import { ErrorCodes, isRulesctlError, type RulesctlError } from '../errors.js';
+import { redact } from '../oci/auth/redact.js';
 import { ExitCodes } from './io.js';
 
 export interface RenderedError {
@@ -22,7 +23,8 @@ export function renderError(err: unknown, opts: { verbose?: boolean } = {}): Ren
     const exitCode = e.code === ErrorCodes.USAGE ? ExitCodes.usage : ExitCodes.failure;
     let text = `Error: ${printable(e.message)}\n`;
     if (e.hint) text += `${printable(e.hint)}\n`;
-    if (opts.verbose && e.cause instanceof Error) text += `Caused by: ${e.cause.message}\n`;
+    // A cause is a library's own text (node, undici, js-yaml): scrubbed of URL userinfo and Authorization-like values.
+    if (opts.verbose && e.cause instanceof Error) text += `Caused by: ${printable(redact(e.cause.message))}\n`;
     const json: RenderedError['json'] = { code: e.code, message: e.message };
     if (e.hint) json.hint = e.hint;
     if (e.details) json.details = e.details;

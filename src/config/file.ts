@@ -4,7 +4,7 @@ import { ErrorCodes, RulesctlError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { SETTINGS, canonicalKey, definitionOf } from './definitions.js';
 import type { SettingKey, SettingValues } from './definitions.js';
-import { show } from './parsers.js';
+import { kindOf, show } from './parsers.js';
 
 /** falcoctl's `--config` default (spec §6). */
 export const DEFAULT_CONFIG_PATH = '/etc/falcoctl/falcoctl.yaml';
@@ -33,15 +33,20 @@ const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'ob
  * viper. `null` values count as unset. Messages never quote the file's text around a YAML error,
  * since it may hold passwords.
  */
+/** ` at line L, column C: <reason>` of a js-yaml error (never its message, which quotes the file), or ''. */
+function yamlWhere(err: unknown): string {
+  const e = err as { reason?: string; mark?: { line: number; column: number } };
+  if (e.reason === undefined) return '';
+  return `${e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : ''}: ${e.reason}`;
+}
+
 export function parseConfigText(text: string): ConfigFileResult {
   const out: ConfigFileResult = { config: {}, warnings: [], errors: [], exists: true };
   let doc: unknown;
   try {
     doc = yaml.load(text);
   } catch (err) {
-    const e = err as { reason?: string; mark?: { line: number; column: number } };
-    const at = e.mark ? ` at line ${e.mark.line + 1}, column ${e.mark.column + 1}` : '';
-    out.errors.push(`invalid YAML${at}: ${e.reason ?? 'unreadable document'}`);
+    out.errors.push(`invalid YAML${yamlWhere(err) || ': unreadable document'}`);
     return out;
   }
   if (doc === undefined || doc === null) return out;
@@ -64,7 +69,8 @@ function walk(node: Record<string, unknown>, prefix: string, out: ConfigFileResu
       continue;
     } else if (LOWER_KEYS.some((known) => known.startsWith(`${lower}.`))) {
       if (isMapping(v)) walk(v, path, out);
-      else if (v !== null) out.errors.push(`${path}: expected a mapping, got ${Array.isArray(v) ? 'a list' : show(v)}`);
+      // Under registry.auth a value may be a credential (the env form written in the file): never shown.
+      else if (v !== null) out.errors.push(`${path}: expected a mapping, got ${Array.isArray(v) || lower.startsWith('registry.auth') ? kindOf(v) : show(v)}`);
     } else {
       out.warnings.push(`${path}: unknown key, ignored`);
     }
@@ -113,8 +119,9 @@ export async function updateConfigFile(path: string, key: SettingKey, value: unk
     doc = (loaded as Record<string, unknown> | null | undefined) ?? {};
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `unable to update config file "${path}": it is not a readable YAML mapping`, {
-        cause: err,
+      // Not the parser's error as a cause: js-yaml's message quotes the lines around the mistake,
+      // which may hold credentials (`Caused by:` is printed at debug level).
+      throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `unable to update config file "${path}": it is not a readable YAML mapping${yamlWhere(err)}`, {
         hint: 'fix the file (see `rulesctl config`) and retry',
       });
     }

@@ -30,6 +30,13 @@ export function show(raw: unknown): string {
   }
 }
 
+/** What `raw` is, without its value: for values that may hold a secret. */
+export function kindOf(raw: unknown): string {
+  if (raw === null || raw === undefined) return 'nothing';
+  if (Array.isArray(raw)) return 'a list';
+  return typeof raw === 'object' ? 'a mapping' : `a ${typeof raw}`;
+}
+
 /** falcoctl's env error text: `env variable not correctly set, should match "<re>", got "<v>"`. */
 export function envMismatch(re: RegExp, got: string): string {
   return `env variable not correctly set, should match ${JSON.stringify(re.source)}, got ${JSON.stringify(got)}`;

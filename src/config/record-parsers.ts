@@ -1,4 +1,4 @@
-import { COMMA_LIST, SEMICOLON_LIST, envMismatch, fail, ok, show, stringList } from './parsers.js';
+import { COMMA_LIST, SEMICOLON_LIST, envMismatch, fail, kindOf, ok, show, stringList } from './parsers.js';
 import type { ParseResult, Parser } from './parsers.js';
 
 /** `indexes` entries (spec §8, §10). */
@@ -26,7 +26,7 @@ interface RecordSpec<T> {
 
 /** Decodes one YAML mapping as mapstructure's WeakDecode would (keys case-insensitive). */
 function decodeRecord<T>(raw: unknown, spec: RecordSpec<T>, at: string): ParseResult<T> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(`${at}: expected a mapping, got ${show(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return fail(`${at}: expected a mapping, got ${spec.secret ? kindOf(raw) : show(raw)}`);
   const byLower = new Map(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
   const out: Record<string, string> = {};
   for (const f of spec.fields) {
@@ -37,7 +37,7 @@ function decodeRecord<T>(raw: unknown, spec: RecordSpec<T>, at: string): ParseRe
     } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
       out[f] = String(v);
     } else {
-      return fail(`${at}.${f}: expected a string, got ${spec.secret ? 'a non-string' : show(v)}`);
+      return fail(`${at}.${f}: expected a string, got ${spec.secret ? kindOf(v) : show(v)}`);
     }
   }
   return ok(out as T);

@@ -40,7 +40,7 @@ describe('readConfigFile', () => {
       'artifact.install.resolveDeps: expected true or false, got "maybe"',
       'artifact.allowedTypes: unrecognized artifact type in config: "driver", must be one of "rulesfile", "plugin", "asset"',
       'indexes[0].url: required',
-      'registry.auth.basic[0].password: expected a string, got a non-string',
+      'registry.auth.basic[0].password: expected a string, got a mapping',
       'registry.creds: expected a mapping, got "/not/a/mapping"',
     ]);
     expect(r.warnings).toEqual(['artifacts: unknown key, ignored']);
@@ -82,6 +82,15 @@ describe('parseConfigText', () => {
     expect(r.errors).toEqual(['registry.auth.basic: not valid token "<redacted>"']);
   });
 
+  it('never quotes a value under registry.auth in a shape error (it may be a credential)', () => {
+    const r = parseConfigText('registry:\n  auth:\n    basic:\n      - ghcr.io,alice,ghp_SECRET1\n    oauth:\n      - [r, cid, CLIENT-SECRET2]\n');
+    expect(r.errors).toEqual(['registry.auth.basic[0]: expected a mapping, got a string', 'registry.auth.oauth[0]: expected a mapping, got a list']);
+    const top = parseConfigText('registry:\n  auth: ghcr.io,alice,ghp_SECRET3\n');
+    expect(top.errors).toEqual(['registry.auth: expected a mapping, got a string']);
+    // Outside registry.auth the value still helps.
+    expect(parseConfigText('registry:\n  creds: /x\n').errors).toEqual(['registry.creds: expected a mapping, got "/x"']);
+  });
+
   it('splits a one-element refs list like falcoctl', () => {
     expect(parseConfigText('artifact:\n  follow:\n    refs: ["a:1;b:2"]\n').config['artifact.follow.refs']).toEqual(['a:1', 'b:2']);
     expect(parseConfigText('artifact:\n  allowedTypes: rulesfile,plugin\n').config['artifact.allowedTypes']).toEqual(['rulesfile', 'plugin']);
@@ -120,5 +129,13 @@ describe('updateConfigFile', () => {
     await writeFile(path, 'a: [\n');
     await expect(updateConfigFile(path, 'indexes', [])).rejects.toMatchObject({ code: 'ERR_INVALID_CONFIG' });
     expect(await readFile(path, 'utf8')).toBe('a: [\n');
+  });
+
+  it('says where a YAML mistake is without quoting the file, and keeps no cause that would', async () => {
+    const path = join(dir, 'falcoctl.yaml');
+    await writeFile(path, 'registry:\n  auth:\n    basic:\n      - registry: ghcr.io\n        user: alice\n          password: ghp_SECRET_IN_YAML\n');
+    const err = await updateConfigFile(path, 'indexes', []).then(() => undefined, (e: unknown) => e as Error & { cause?: unknown });
+    expect(err?.message).toMatch(/it is not a readable YAML mapping at line \d+, column \d+: /);
+    expect(JSON.stringify({ message: err?.message, cause: String((err?.cause as Error | undefined)?.message) })).not.toContain('ghp_SECRET_IN_YAML');
   });
 });
