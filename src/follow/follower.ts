@@ -33,7 +33,7 @@ export interface FollowDeps {
   startupBehavior?: StartupBehavior;
   /** Digest already installed (from the state file). */
   initialDigest?: string;
-  /** Resolves after `ms`, or early (resolve or reject) once `signal` aborts. */
+  /** Resolves after `ms` (never more than {@link MAX_TIMER_MS}), or early (resolve or reject) once `signal` aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   now(): number;
   random?: RandomFn;
@@ -78,10 +78,25 @@ export async function follow(ref: string, deps: FollowDeps): Promise<void> {
   deps.log.info('Follower stopped', { followerName: ref });
 }
 
+/** The longest delay a Node timer holds (2^31-1 ms, 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Waits `ms` toward `now() + ms` in pieces of at most {@link MAX_TIMER_MS}, so a monthly cron or a
+ * far Retry-After is not cut short; after each piece the clock is read again, and the wait ends
+ * when either the clock or the pieces slept reach the target. False once `signal` aborts.
+ */
 async function sleepUnlessAborted(deps: FollowDeps, ms: number): Promise<boolean> {
-  if (deps.signal.aborted) return false;
-  await deps.sleep(ms, deps.signal).catch(() => {});
-  return !deps.signal.aborted;
+  const until = deps.now() + ms;
+  let left = ms;
+  for (;;) {
+    if (deps.signal.aborted) return false;
+    const piece = Math.min(left, MAX_TIMER_MS);
+    await deps.sleep(piece, deps.signal).catch(() => {});
+    if (deps.signal.aborted) return false;
+    left = Math.min(until - deps.now(), left - piece);
+    if (left <= 0) return true;
+  }
 }
 
 /** max(schedule, Retry-After, schedule × 2^(n-1) capped): never sooner than the registry asked. */

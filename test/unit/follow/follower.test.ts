@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RulesctlError, ErrorCodes } from '../../../src/errors.js';
 import { backoffWait, follow, type FollowDeps, type UpdateResult } from '../../../src/follow/follower.js';
 import { createFollowMetrics } from '../../../src/follow/metrics.js';
-import { everySchedule } from '../../../src/follow/schedule.js';
+import { cronSchedule, everySchedule } from '../../../src/follow/schedule.js';
 import { memoryLogger } from '../../../src/log.js';
 import { fakeClock, settle, type FakeClock } from './_fake-clock.js';
 
@@ -173,6 +173,68 @@ describe('follow', () => {
     expect(text).toContain('rulesctl_follow_updates_total{ref="reg/rules:5"} 1');
     expect(text).toContain('rulesctl_follow_registry_requests_total{ref="reg/rules:5"} 1');
     expect(h.log.records.at(-1)).toMatchObject({ msg: 'Follower stopped' });
+  });
+});
+
+describe('follow with waits longer than a timer holds', () => {
+  const DAY = 86_400_000;
+  const MAX_TIMER = 2 ** 31 - 1;
+  /** Node's setTimeout: a delay over 2^31-1 ms (24.8 days) fires after 1 ms. */
+  const nodeLike = (clock: FakeClock): FollowDeps['sleep'] => (ms, signal) => clock.sleep(ms > MAX_TIMER ? 1 : ms, signal);
+  /** The tag never moves; a runaway loop is stopped after a few HEADs so the assertion, not a timeout, reports it. */
+  const steady = (ctrl: AbortController) => (n: number) => (n >= 5 && ctrl.abort(), D('a'));
+
+  it('--every 744h: no check before the 31 days are over, one right after', async () => {
+    const clock = fakeClock();
+    const ctrl = new AbortController();
+    const h = start('reg/rules:5', {
+      clock, ctrl, head: steady(ctrl), initialDigest: D('a'),
+      extra: { schedule: everySchedule(31 * DAY), sleep: nodeLike(clock) },
+    });
+    await clock.advanceTo(31 * DAY - 1);
+    expect(h.heads).toEqual([0]);
+    await clock.advanceTo(31 * DAY);
+    await stop(h);
+    expect(h.heads).toEqual([0, 31 * DAY]);
+    expect(Math.max(...clock.waits)).toBeLessThanOrEqual(MAX_TIMER);
+  });
+
+  it('--cron @monthly right after a fire (Dec 1 to Jan 1) and startup skip with @yearly', async () => {
+    const dec1 = Date.parse('2026-12-01T00:00:05Z');
+    const jan1 = Date.parse('2027-01-01T00:00:00Z');
+    const clock = fakeClock(dec1);
+    const ctrl = new AbortController();
+    const monthly = start('reg/m:1', {
+      clock, ctrl, head: steady(ctrl), initialDigest: D('a'),
+      extra: { schedule: cronSchedule('CRON_TZ=UTC @monthly'), sleep: nodeLike(clock) },
+    });
+    const yearly = start('reg/y:1', {
+      clock, ctrl, head: steady(ctrl), initialDigest: D('a'),
+      extra: { schedule: cronSchedule('CRON_TZ=UTC @yearly'), startupBehavior: 'skip', sleep: nodeLike(clock) },
+    });
+    await clock.advanceTo(jan1 - 1);
+    expect(monthly.heads).toEqual([dec1]);
+    expect(yearly.heads).toEqual([]);
+    await clock.advanceTo(jan1);
+    ctrl.abort();
+    await Promise.all([monthly.done, yearly.done]);
+    expect(monthly.heads).toEqual([dec1, jan1]);
+    expect(yearly.heads).toEqual([jan1]);
+  });
+
+  it('a 429 with a Retry-After of 40 days is honoured, and shutdown still interrupts the wait', async () => {
+    const clock = fakeClock();
+    const ctrl = new AbortController();
+    const throttled = new RulesctlError(ErrorCodes.REGISTRY, 'toomanyrequests', { details: { status: 429, retryAfterMs: 40 * DAY } });
+    const h = start('reg/rules:5', {
+      clock, ctrl, head: (n) => (n === 0 ? throttled : steady(ctrl)(n)), initialDigest: D('a'),
+      extra: { sleep: nodeLike(clock), maxBackoffMs: 60 * DAY },
+    });
+    await clock.advanceTo(30 * DAY);
+    expect(h.heads).toEqual([0]);
+    await stop(h);
+    expect(h.log.records.at(-1)).toMatchObject({ msg: 'Follower stopped' });
+    expect(h.heads).toEqual([0]);
   });
 });
 
