@@ -122,6 +122,8 @@ async function tick(
   } finally {
     metrics?.checked(ref, deps.now());
   }
+  // A skip lasts while the tag points at that digest: once it moved, the digest gets a new chance.
+  if (digest !== state.skipped) state.skipped = undefined;
   if (digest === state.current || digest === state.skipped) {
     log.debug('Nothing to do, artifact already up to date.', { followerName: ref, digest });
     if (digest === state.current) metrics?.succeeded(ref, deps.now(), digest);

@@ -140,6 +140,21 @@ describe('follow', () => {
     expect(warn.msg).toContain('0.43.0');
   });
 
+  it('tries a skipped digest again once the tag moved away and back (B skipped, A, B)', async () => {
+    const seq = [D('b'), D('b'), D('a'), D('b'), D('b')];
+    const h = start('reg/rules:5', {
+      head: (n) => seq[n] ?? D('b'),
+      initialDigest: D('a'),
+      update: (d, n) =>
+        d === D('b') && n === 0 ? { outcome: 'skipped', reason: 'invalid-rules', message: 'Invalid rules in reg/rules:5' } : { outcome: 'installed' },
+    });
+    await h.clock.advanceTo(4500);
+    await stop(h);
+    expect(h.heads).toHaveLength(5);
+    expect(h.updates).toEqual([D('b'), D('b')]);
+    expect(h.persisted).toEqual([D('b')]);
+  });
+
   it('backs off one reference on 429 Retry-After while another keeps its schedule', async () => {
     const clock = fakeClock();
     const ctrl = new AbortController();
