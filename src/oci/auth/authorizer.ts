@@ -50,8 +50,12 @@ export function createAuthorizer(opts: AuthorizerOptions): Authorizer {
   const tokens = new Map<string, Token>();
   const creds = new Map<string, Promise<Credential | undefined>>();
 
-  const credentialFor = (registry: string, o: AuthorizeOptions): Promise<Credential | undefined> => {
+  // Credentials are looked up once per registry and kept (a credential helper is a process), until
+  // the registry or its token server rejects what was sent: then once more, since they may have
+  // been rotated (a GCP access token lives an hour, a follow daemon for months).
+  const credentialFor = (registry: string, o: AuthorizeOptions, fresh = false): Promise<Credential | undefined> => {
     if (o.anonymous) return Promise.resolve(undefined);
+    if (fresh) creds.delete(registry);
     let p = creds.get(registry);
     if (!p) {
       p = opts.credentials(registry, o.signal ? { signal: o.signal } : {});
@@ -63,8 +67,9 @@ export function createAuthorizer(opts: AuthorizerOptions): Authorizer {
   const keyOf = (registry: string, st: RegistryAuthState, scopes: string[], anon: boolean): string =>
     JSON.stringify([registry, st.service ?? '', mergeScopes(scopes), anon]);
 
-  async function bearer(registry: string, st: RegistryAuthState, scopes: string[], extra: string[], o: AuthorizeOptions): Promise<Authorization> {
-    const cred = await credentialFor(registry, o);
+  /** `fresh`: look the credentials up again first; `retried`: they were, after a rejection. */
+  async function bearer(registry: string, st: RegistryAuthState, scopes: string[], extra: string[], o: AuthorizeOptions, fresh = false, retried = false): Promise<Authorization> {
+    const cred = await credentialFor(registry, o, fresh);
     if (cred?.kind === 'bearer') return { header: `Bearer ${cred.token}`, usedCredentials: true };
     const realm = new URL(st.realm ?? '');
     if (cred && realm.protocol === 'http:' && !opts.allowPlainHttp(registry)) {
@@ -73,16 +78,25 @@ export function createAuthorizer(opts: AuthorizerOptions): Authorizer {
       });
     }
     opts.logger.debug('requesting registry token', { registry, realm: realm.origin + realm.pathname, scopes: mergeScopes([...scopes, ...extra]), anonymous: !cred });
-    const token = await fetchToken(opts.send, {
-      realm: st.realm ?? '', service: st.service, scopes: mergeScopes([...scopes, ...extra]),
-      ...(cred ? { credential: cred } : {}), ...(o.signal ? { signal: o.signal } : {}),
-    }, now);
+    let token: Token;
+    try {
+      token = await fetchToken(opts.send, {
+        realm: st.realm ?? '', service: st.service, scopes: mergeScopes([...scopes, ...extra]),
+        ...(cred ? { credential: cred } : {}), ...(o.signal ? { signal: o.signal } : {}),
+      }, now);
+    } catch (err) {
+      // Rejected credentials kept from an earlier lookup: look them up once more, and retry if they changed.
+      if (fresh || retried || !cred || (err as RulesctlError).code !== ErrorCodes.UNAUTHORIZED) throw err;
+      const again = await credentialFor(registry, o, true);
+      if (JSON.stringify(again) === JSON.stringify(cred)) throw err;
+      return bearer(registry, st, scopes, extra, o, false, true);
+    }
     tokens.set(keyOf(registry, st, scopes, !cred), token);
     return { header: `Bearer ${token.token}`, usedCredentials: cred !== undefined };
   }
 
-  async function basic(registry: string, o: AuthorizeOptions): Promise<Authorization | undefined> {
-    const cred = await credentialFor(registry, o);
+  async function basic(registry: string, o: AuthorizeOptions, fresh = false): Promise<Authorization | undefined> {
+    const cred = await credentialFor(registry, o, fresh);
     if (cred?.kind === 'basic') {
       return { header: `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`, usedCredentials: true };
     }
@@ -105,15 +119,17 @@ export function createAuthorizer(opts: AuthorizerOptions): Authorizer {
     },
     async challenge(registry, scopes, header, o = {}) {
       const challenges = parseChallenges(header);
+      // A registry that challenged before was sent what that challenge asked for, and refused it now.
+      const fresh = states.has(registry);
       const b = challenges.find((c) => c.scheme === 'bearer' && c.params['realm']);
       if (b) {
         const st: RegistryAuthState = { scheme: 'bearer', realm: b.params['realm']!, service: b.params['service'] };
         states.set(registry, st);
-        return bearer(registry, st, scopes, challengeScopes(b), o);
+        return bearer(registry, st, scopes, challengeScopes(b), o, fresh);
       }
       if (challenges.some((c) => c.scheme === 'basic')) {
         states.set(registry, { scheme: 'basic' });
-        return basic(registry, o);
+        return basic(registry, o, fresh);
       }
       return undefined;
     },

@@ -99,4 +99,65 @@ describe('authorizer', () => {
     expect(err).toMatchObject({ code: 'ERR_UNAUTHORIZED' });
     expect(JSON.stringify({ ...err, message: err.message })).not.toContain('hunter2');
   });
+
+  describe('rotated credentials (a long-lived client: the follow daemon)', () => {
+    /** A token server that accepts only `password`, and a credential source returning `current` (counted). */
+    function rotating() {
+      const state = { accepted: 'old', current: 'old', lookups: 0 };
+      const requests: string[] = [];
+      let n = 0;
+      const send = async (req: RawRequest): Promise<RawResponse> => {
+        const pw = Buffer.from(String(req.headers['authorization']).replace(/^Basic /, ''), 'base64').toString().split(':')[1];
+        requests.push(pw!);
+        const ok = pw === state.accepted;
+        const body = ok ? JSON.stringify({ token: `t${++n}`, expires_in: 60 }) : '{}';
+        return { status: ok ? 200 : 401, headers: {}, body: Readable.from([Buffer.from(body)]) as unknown as RawResponse['body'], url: req.url, crossOrigin: false };
+      };
+      let clock = 0;
+      const auth = createAuthorizer({
+        credentials: async () => { state.lookups++; return { kind: 'basic', username: 'u', password: state.current }; },
+        send, logger: nullLogger, allowPlainHttp: () => false, now: () => clock,
+      });
+      return { state, requests, auth, tick: (ms: number) => { clock += ms; } };
+    }
+
+    it('looks the credentials up again when the token server rejects the kept ones, and uses the new ones', async () => {
+      const r = rotating();
+      expect((await r.auth.challenge('reg', scope, BEARER))?.header).toBe('Bearer t1');
+      // An hour later: the token expired, the old password was rotated away.
+      r.tick(3_600_000);
+      r.state.accepted = 'new';
+      r.state.current = 'new';
+      expect((await r.auth.authorize('reg', scope)).header).toBe('Bearer t2');
+      expect(r.requests).toEqual(['old', 'old', 'new']);
+      expect(r.state.lookups).toBe(2);
+    });
+
+    it('gives up after one more lookup when the credentials did not change', async () => {
+      const r = rotating();
+      await r.auth.challenge('reg', scope, BEARER);
+      r.tick(3_600_000);
+      r.state.accepted = 'new';
+      await expect(r.auth.authorize('reg', scope)).rejects.toMatchObject({ code: 'ERR_UNAUTHORIZED' });
+      expect(r.requests).toEqual(['old', 'old']);
+      expect(r.state.lookups).toBe(2);
+    });
+
+    it('answers a second Basic challenge with credentials looked up again', async () => {
+      let current = 'old';
+      let lookups = 0;
+      const auth = createAuthorizer({
+        credentials: async () => { lookups++; return { kind: 'basic', username: 'u', password: current }; },
+        send: fakeRealm().send, logger: nullLogger, allowPlainHttp: () => false,
+      });
+      const basic = (pw: string) => `Basic ${Buffer.from(`u:${pw}`).toString('base64')}`;
+      expect((await auth.challenge('reg', scope, 'Basic realm="r"'))?.header).toBe(basic('old'));
+      expect((await auth.authorize('reg', scope)).header).toBe(basic('old'));
+      expect(lookups).toBe(1);
+      current = 'new';
+      // The registry refused 'old' (it challenges again): the next answer is the rotated password.
+      expect((await auth.challenge('reg', scope, 'Basic realm="r"'))?.header).toBe(basic('new'));
+      expect(lookups).toBe(2);
+    });
+  });
 });
