@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type Option } from 'commander';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { renderError } from './errors.js';
 import { ExitCodes, type CliIO } from './io.js';
@@ -59,17 +59,87 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return ExitCodes.ok;
   }
   const program = await buildProgram(io, argv);
+  let args: string[];
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    args = normalizeArgv(program, argv);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return report(io, new RulesctlError(ErrorCodes.USAGE, message, { hint: `Run '${usageOf(program, argv)} --help' for usage.` }), argv);
+  }
+  try {
+    await program.parseAsync(args, { from: 'user' });
     return ExitCodes.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return ExitCodes.ok;
       if (err.code === 'commander.help') return ExitCodes.ok;
-      return report(io, new RulesctlError(ErrorCodes.USAGE, err.message.replace(/^error: /, ''), { hint: `Run '${usageOf(program, argv)} --help' for usage.` }), argv);
+      return report(io, new RulesctlError(ErrorCodes.USAGE, err.message.replace(/^error: /, ''), { hint: `Run '${usageOf(program, args)} --help' for usage.` }), args);
     }
-    return report(io, err, argv);
+    return report(io, err, args);
   }
+}
+
+const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** The program and the commands argv names, in dispatch order. */
+function commandPath(program: Command, argv: readonly string[]): Command[] {
+  const path = [program];
+  for (const a of argv) {
+    if (a === '--') break;
+    const cmd = path[path.length - 1]!;
+    if (a.startsWith('-')) continue;
+    const sub = cmd.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (sub) path.push(sub);
+    else if (cmd !== program) break;
+  }
+  return path;
+}
+
+/** The option `flag` (`--plain-http`, `-t`) names on the path; the program's first, as commander consumes them first. */
+function findOption(path: readonly Command[], flag: string): Option | undefined {
+  for (const cmd of path) {
+    const o = cmd.options.find((opt) => opt.long === flag || opt.short === flag);
+    if (o) return o;
+  }
+  return undefined;
+}
+
+const isBoolean = (o: Option) => !o.required && !o.optional;
+
+/** pflag's reading of `--flag=value` for a bool flag (strconv.ParseBool): keep the flag, drop it, or a usage error. */
+function boolFlag(o: Option, flag: string, value: string): string[] {
+  if (GO_TRUE.has(value)) return [flag];
+  if (GO_FALSE.has(value)) return [];
+  const name = o.short && o.long ? `${o.short}, ${o.long}` : flag;
+  throw new RulesctlError(ErrorCodes.USAGE, `invalid argument "${value}" for "${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+}
+
+/**
+ * Rewrites argv into what commander reads the way Go's pflag reads it (falcoctl.md §6): a bool
+ * flag takes `=<ParseBool value>` (`--plain-http=true`; `=false` means not given, so
+ * `--no-verify=false` verifies), and `-t=foo` is `-t foo`. Nothing after `--` and no separate
+ * value of a flag (`--name --x=1`) is touched. @throws ERR_USAGE for a bad bool value.
+ */
+export function normalizeArgv(program: Command, argv: readonly string[]): string[] {
+  const path = commandPath(program, argv);
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return [...out, ...argv.slice(i)];
+    const long = /^(--[^=]+)=(.*)$/s.exec(a);
+    const short = long ? null : /^(-[^-])=(.*)$/s.exec(a);
+    const m = long ?? short;
+    const o = m ? findOption(path, m[1]!) : undefined;
+    if (m && o) {
+      if (isBoolean(o)) out.push(...boolFlag(o, m[1]!, m[2]!));
+      else out.push(...(short ? [m[1]!, m[2]!] : [a]));
+      continue;
+    }
+    out.push(a);
+    if (!m && a.startsWith('-') && findOption(path, a)?.required === true && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
 
 function usageOf(program: Command, argv: string[]): string {
