@@ -98,6 +98,28 @@ function indexRoot(manifests: BuiltManifest[], source: string | undefined): Buil
   return { descriptor: descriptorFor(MediaTypes.ociIndex, bytes), bytes };
 }
 
+/**
+ * falcoctl's platform checks, before anything is built or pushed: every `--platform` is `os/arch`
+ * whatever the type (pkg/options/artifact.go `Validate`), and a plugin has exactly one per file
+ * (pkg/oci/pusher/options.go `WithFilepathsAndPlatforms`). @throws ERR_USAGE quoting the value or counts.
+ */
+export function checkPlatforms(type: ArtifactType, fileCount: number, platforms: readonly string[]): void {
+  for (const p of platforms) {
+    if (!PLATFORM.test(p)) {
+      throw new RulesctlError(ErrorCodes.USAGE, `platform "${p}" seems to be in the wrong format: needs to be in OS/ARCH and to satisfy the following regexp ^[a-z]+/[a-z0-9_]+$`, {
+        hint: 'for example --platform linux/amd64',
+      });
+    }
+  }
+  if (type === 'plugin' && (platforms.length !== fileCount || fileCount === 0)) {
+    throw new RulesctlError(
+      ErrorCodes.USAGE,
+      `"filepaths" length (${fileCount}) must match "platforms" length (${platforms.length}): number of filepaths and platform should be the same`,
+      { hint: 'give one --platform os/arch per plugin file, in the same order' },
+    );
+  }
+}
+
 /** falcoctl's count and platform checks; returns the parsed platform per file (plugins only). */
 function checkFiles(input: BuildInput): (Platform | undefined)[] {
   const n = input.files.length;
@@ -108,20 +130,9 @@ function checkFiles(input: BuildInput): (Platform | undefined)[] {
     }
     return [undefined];
   }
-  const given = input.files.filter((f) => f.platform !== undefined).length;
-  if (given !== n || n === 0) {
-    throw new RulesctlError(
-      ErrorCodes.USAGE,
-      `"filepaths" length (${n}) must match "platforms" length (${given}): number of filepaths and platform should be the same`,
-      { hint: 'give one --platform os/arch per plugin file, in the same order' },
-    );
-  }
+  checkPlatforms(input.type, n, input.files.flatMap((f) => (f.platform === undefined ? [] : [f.platform])));
   return input.files.map((f) => {
-    const p = f.platform!;
-    if (!PLATFORM.test(p)) {
-      throw new RulesctlError(ErrorCodes.USAGE, `platform "${p}" seems to be in the wrong format: needs to be in OS/ARCH and to satisfy the following regexp ^[a-z]+/[a-z0-9_]+$`);
-    }
-    const [os, architecture] = p.split('/') as [string, string];
+    const [os, architecture] = f.platform!.split('/') as [string, string];
     return { architecture, os };
   });
 }

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ErrorCodes, RulesctlError, isRulesctlError } from '../../../errors.js';
-import type { BuiltArtifact } from '../../../artifact/build.js';
+import { checkPlatforms, type BuiltArtifact } from '../../../artifact/build.js';
 import { createdFromSourceDateEpoch, prepareArtifact, publishArtifact, type PublishRequest } from '../../../artifact/publish.js';
 import type { PushEvent } from '../../../artifact/push.js';
 import { ARTIFACT_TYPES, type ArtifactType } from '../../../artifact/media-types.js';
@@ -83,12 +83,13 @@ export function pushCommand(io: CliIO, action: ActionWrapper): Command {
 /** Turns the raw command line into a PushRequest; throws ERR_USAGE quoting the bad value. */
 export function parsePushRequest(reference: string, files: string[], o: Record<string, unknown>, cwd: string): PushRequest {
   const ref = parseReference(reference);
+  const type = o.type as ArtifactType;
+  const platforms = (o.platform as string[] | undefined) ?? [];
+  checkPlatforms(type, files.length, platforms);
   const version = String(o.version);
   if (!isStrictVersion(version)) {
     throw new RulesctlError(ErrorCodes.USAGE, `invalid value "${version}" for --version: expected semver X.Y.Z[-prerelease]`, { hint: 'for example --version 1.2.3' });
   }
-  const platforms = (o.platform as string[] | undefined) ?? [];
-  const type = o.type as ArtifactType;
   const tags = [...((o.tag as string[] | undefined) ?? []), ...(o.addFloatingTags === true ? floatingTags(version) : [])];
   if (o.sign === true && typeof o.key !== 'string') {
     throw new RulesctlError(ErrorCodes.USAGE, '--sign needs --key FILE', { hint: 'give the PEM private key: --sign --key cosign-key.pem' });
