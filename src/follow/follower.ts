@@ -1,3 +1,4 @@
+import { formatGoDuration } from '../config/duration.js';
 import type { Logger } from '../log.js';
 import type { Heartbeat } from './liveness.js';
 import type { FollowMetricsSink } from './metrics.js';
@@ -8,14 +9,36 @@ import { defaultRandom, nextWait, startupDelay, type RandomFn, type Schedule, ty
  * style.md practice 15, registries.md §1.I item 2). All time, I/O and randomness are injected.
  */
 
+/**
+ * Why `update` refuses a digest, and what the follower does with it while the tag stays on it:
+ * `permanent`, the digest is not tried again until the tag points elsewhere; `retry`, the same
+ * digest is tried again after a back-off ({@link retryWait}), because the cause can clear without a
+ * new artifact. The one place this policy is decided.
+ */
+export const REFUSALS = {
+  /** The layer's type is not in `--allowed-types`. */
+  'type-not-allowed': 'permanent',
+  /** A YAML file of a rules artifact has errors. */
+  'invalid-rules': 'permanent',
+  /** The registry's bytes do not match the digest, or the digest is malformed. */
+  'bad-digest': 'permanent',
+  /** The artifact is signed, but no signature satisfies the policy. */
+  signature: 'permanent',
+  /** No signature yet: publishers often sign right after pushing. */
+  unsigned: 'retry',
+  /** Falco's versions change once the plugin follower installs a plugin and Falco reloads. */
+  requirements: 'retry',
+  /** Falco was unhealthy after the swap (files restored); it may have been restarting anyway. */
+  'rolled-back': 'retry',
+} as const satisfies Record<string, 'permanent' | 'retry'>;
+
+export type RefusalReason = keyof typeof REFUSALS;
+
 /** Outcome of `update` for a new digest. */
 export type UpdateResult =
   | { outcome: 'installed' }
-  /**
-   * Definitive refusal of this digest (e.g. unmet requirements). `message` names both versions;
-   * the digest is not retried until the tag moves again.
-   */
-  | { outcome: 'skipped'; reason: string; message: string };
+  /** Refusal of this digest, handled as {@link REFUSALS} says. `message` names what failed (both versions for requirements). */
+  | { outcome: 'skipped'; reason: RefusalReason; message: string };
 
 export interface FollowDeps {
   /** One HEAD of the tag's manifest; the digest it points at. */
@@ -43,21 +66,37 @@ export interface FollowDeps {
   heartbeat?: Heartbeat;
   /** Ceiling of the exponential back-off after repeated throttling (default max(interval, 1 h)). */
   maxBackoffMs?: number;
+  /** First wait before a refused digest is tried again (default 60 s; doubles, capped at the schedule). */
+  retryBaseMs?: number;
 }
 
 interface TickResult {
   /** Set when the registry asked us to slow down (429/5xx). */
   throttle?: { retryAfterMs: number };
+  /** Set when `update` refused the digest for a reason that can clear ({@link REFUSALS}). */
+  retry?: { digest: string; attempt: number; reason: RefusalReason; message: string };
 }
+
+interface FollowState {
+  current: string | undefined;
+  /** A permanently refused digest, while the tag points at it. */
+  skipped: string | undefined;
+  /** A digest refused for a reason that can clear, while the tag points at it. */
+  retrying: { digest: string; attempts: number } | undefined;
+  throttles: number;
+}
+
+const DEFAULT_RETRY_BASE_MS = 60_000;
 
 /**
  * Runs until `deps.signal` aborts. Each check sends one HEAD; an unchanged digest ends the check.
- * A changed one goes to `update`; the digest is kept only on success or definitive skip. Every
- * failure is logged with the reference and the loop continues. Resolves, never rejects.
+ * A changed one goes to `update`; the digest is kept only on success or permanent refusal, and a
+ * refusal that can clear is tried again after a back-off. Every failure is logged with the
+ * reference and the loop continues. Resolves, never rejects.
  */
 export async function follow(ref: string, deps: FollowDeps): Promise<void> {
   const { signal, now, heartbeat } = deps;
-  const state = { current: deps.initialDigest, skipped: undefined as string | undefined, throttles: 0 };
+  const state: FollowState = { current: deps.initialDigest, skipped: undefined, retrying: undefined, throttles: 0 };
   let wait = startupDelay(deps.schedule, deps.startupBehavior ?? 'jitter', now(), deps.random ?? defaultRandom);
   deps.log.debug('Delaying first check for new artifact version', { followerName: ref, delayMs: wait });
   for (;;) {
@@ -72,6 +111,7 @@ export async function follow(ref: string, deps: FollowDeps): Promise<void> {
       deps.log.warn('Backing off', { followerName: ref, waitMs: wait });
     } else {
       state.throttles = 0;
+      if (result.retry) wait = announceRetry(ref, deps, result.retry, wait);
     }
   }
   heartbeat?.stopped(ref);
@@ -106,11 +146,21 @@ export function backoffWait(scheduled: number, retryAfterMs: number, consecutive
   return Math.max(scheduled, retryAfterMs, exponential);
 }
 
-async function tick(
-  ref: string,
-  deps: FollowDeps,
-  state: { current: string | undefined; skipped: string | undefined },
-): Promise<TickResult> {
+/** Wait before trying a refused digest again: `base` × 2^(attempt-1), never later than the scheduled check. */
+export function retryWait(scheduled: number, attempt: number, baseMs = DEFAULT_RETRY_BASE_MS): number {
+  return Math.min(scheduled, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+function announceRetry(ref: string, deps: FollowDeps, retry: NonNullable<TickResult['retry']>, scheduled: number): number {
+  const wait = retryWait(scheduled, retry.attempt, deps.retryBaseMs);
+  const retryAt = new Date(deps.now() + wait).toISOString();
+  deps.log.warn(`${retry.message}; will try this digest again in ${formatGoDuration(wait)} (at ${retryAt})`, {
+    followerName: ref, digest: retry.digest, reason: retry.reason, attempt: retry.attempt, retryInMs: wait, retryAt,
+  });
+  return wait;
+}
+
+async function tick(ref: string, deps: FollowDeps, state: FollowState): Promise<TickResult> {
   const { log, metrics, heartbeat, signal } = deps;
   heartbeat?.busy(ref, 'check');
   let digest: string;
@@ -124,6 +174,7 @@ async function tick(
   }
   // A skip lasts while the tag points at that digest: once it moved, the digest gets a new chance.
   if (digest !== state.skipped) state.skipped = undefined;
+  if (digest !== state.retrying?.digest) state.retrying = undefined;
   if (digest === state.current || digest === state.skipped) {
     log.debug('Nothing to do, artifact already up to date.', { followerName: ref, digest });
     if (digest === state.current) metrics?.succeeded(ref, deps.now(), digest);
@@ -138,13 +189,18 @@ async function tick(
     return failure(ref, deps, 'Unable to update artifact', err, digest);
   }
   if (result.outcome === 'skipped') {
-    state.skipped = digest;
     metrics?.failed(ref, result.reason);
-    log.warn(result.message, { followerName: ref, digest, reason: result.reason });
+    if (REFUSALS[result.reason] === 'retry') {
+      state.retrying = { digest, attempts: (state.retrying?.attempts ?? 0) + 1 };
+      return { retry: { digest, attempt: state.retrying.attempts, reason: result.reason, message: result.message } };
+    }
+    state.skipped = digest;
+    log.warn(`${result.message}; not tried again until the tag points to another digest`, { followerName: ref, digest, reason: result.reason });
     return {};
   }
   state.current = digest;
   state.skipped = undefined;
+  state.retrying = undefined;
   metrics?.updated(ref, digest);
   metrics?.succeeded(ref, deps.now(), digest);
   log.info('Artifact correctly installed', { followerName: ref, digest });

@@ -3,12 +3,16 @@ import type { ArtifactConfig } from '../artifact/config.js';
 import type { ArtifactType } from '../artifact/media-types.js';
 import { diffRules, isEmptyDiff, type NameDiff, type RulesDiff } from '../artifact/rules-diff.js';
 import { formatRulesProblem, validateRules } from '../artifact/validate-rules.js';
+import { ErrorCodes, isRulesctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { checkPluginVersions, checkRequirements, type FalcoVersions } from '../resolve/requirements.js';
+import type { RefusalReason } from './follower.js';
+import type { UpdateContext } from './update.js';
 
 /**
  * The checks of a follow update that need no registry: requirements against Falco's `/versions`,
- * rules validation, and the rules diff summary (falcoctl.md §11 step 3, registries.md §1.I item 7).
+ * rules validation, the rules diff summary (falcoctl.md §11 step 3, registries.md §1.I item 7), and
+ * which thrown errors refuse the digest itself.
  */
 
 /**
@@ -28,6 +32,38 @@ export function checkArtifactRequirements(
     failures.push(...checkPluginVersions(config.dependencies, pluginVersions));
   }
   return failures.length > 0 ? failures.map((f) => f.message).join('; ') : undefined;
+}
+
+/** `ctx.readFalcoVersions()`, or the versions read at start when it is absent or fails. */
+export async function currentFalcoVersions(ctx: UpdateContext, signal: AbortSignal, log: Logger): Promise<{ versions: FalcoVersions; pluginVersions?: Record<string, string> }> {
+  const fallback = { versions: ctx.falcoVersions, ...(ctx.pluginVersions ? { pluginVersions: ctx.pluginVersions } : {}) };
+  if (!ctx.readFalcoVersions) return fallback;
+  try {
+    return await ctx.readFalcoVersions(signal);
+  } catch (err) {
+    log.debug('Unable to read Falco versions again, using the ones read at start', { followerName: ctx.ref, reason: (err as Error).message });
+    return fallback;
+  }
+}
+
+/**
+ * The refusal a thrown error means for the digest being updated (the follower's `REFUSALS` say
+ * whether it is tried again), or undefined when the error says nothing about the digest (network,
+ * I/O, setup): those are retried at the next tick.
+ */
+export function refusalOf(err: unknown): RefusalReason | undefined {
+  if (isRulesctlError(err, ErrorCodes.DIGEST_MISMATCH) || isRulesctlError(err, ErrorCodes.INVALID_DIGEST)) return 'bad-digest';
+  if (!isRulesctlError(err, ErrorCodes.SIGNATURE)) return undefined;
+  // verifyArtifact's refusals; other ERR_SIGNATURE (no trusted root, unreadable key) are setup problems.
+  switch (err.details?.reason) {
+    case 'unsigned':
+      return 'unsigned';
+    case 'rejected':
+    case 'digest-mismatch':
+      return 'signature';
+    default:
+      return undefined;
+  }
 }
 
 /** Error-level problems of the YAML files of a rules artifact, formatted `file:line: error: …`. */

@@ -16,7 +16,7 @@ import { verifyBeforeWrite, type VerifyBeforeWriteOptions } from '../signature/i
 import type { PlacementGuard } from './daemon.js';
 import type { UpdateResult } from './follower.js';
 import type { FollowMetricsSink } from './metrics.js';
-import { checkArtifactRequirements, invalidRulesProblems, logRulesDiff } from './update-checks.js';
+import { checkArtifactRequirements, currentFalcoVersions, invalidRulesProblems, logRulesDiff, refusalOf } from './update-checks.js';
 import { swapRules } from './swap.js';
 
 /**
@@ -44,6 +44,11 @@ export interface UpdateContext {
   falcoVersions: FalcoVersions;
   /** Falco's `plugin_versions`; checked against a rules file's dependencies only when reported. */
   pluginVersions?: Record<string, string>;
+  /**
+   * Falco's current `/versions`, read before each requirements check, so a refusal clears once Falco
+   * loaded the plugin a rules file needs. When it fails, `falcoVersions`/`pluginVersions` are used.
+   */
+  readFalcoVersions?: (signal: AbortSignal) => Promise<{ versions: FalcoVersions; pluginVersions?: Record<string, string> }>;
   allowedTypes?: readonly ArtifactType[];
   /** The index entry's signature block (undefined: nothing to verify). */
   signature?: VerifyBeforeWriteOptions['signature'];
@@ -78,14 +83,25 @@ export function createUpdate(ctx: UpdateContext): (digest: string, signal: Abort
 }
 
 /**
- * One update to `digest`. Definitive refusals (type not allowed, unmet requirements, invalid rules,
- * Falco unhealthy after the swap and rolled back) resolve as `skipped`, so the same digest is not
- * downloaded again every tick; transient failures (network, signature, I/O) throw and are retried.
- * Never writes the state file.
+ * One update to `digest`. Refusals of this digest (type not allowed, unmet requirements, invalid
+ * rules, content not matching its digest, signature refused or missing, Falco unhealthy after the
+ * swap and rolled back) resolve as `skipped` with a reason the follower's `REFUSALS` classifies;
+ * other failures (network, I/O) throw and are retried at the next tick. Never writes the state file.
  */
 export async function updateOnce(ctx: UpdateContext, digest: string, signal: AbortSignal, guard?: PlacementGuard): Promise<UpdateResult> {
-  const log = ctx.log ?? nullLogger;
   const at = `${ctx.repository}@${digest}`;
+  try {
+    return await updateSteps(ctx, digest, at, signal, guard);
+  } catch (err) {
+    const reason = refusalOf(err);
+    if (reason === undefined || signal.aborted) throw err;
+    (ctx.log ?? nullLogger).error('Artifact refused, not installing', { followerName: ctx.ref, reference: at, reason, error: (err as Error).message });
+    return { outcome: 'skipped', reason, message: `Not installing ${ctx.ref} (${at}): ${(err as Error).message}` };
+  }
+}
+
+async function updateSteps(ctx: UpdateContext, digest: string, at: string, signal: AbortSignal, guard?: PlacementGuard): Promise<UpdateResult> {
+  const log = ctx.log ?? nullLogger;
   // The checks read the manifest and config first; the pull reuses them instead of asking again.
   const target = memoizeSmallReads(ctx.target);
   ctx = { ...ctx, target };
@@ -97,7 +113,8 @@ export async function updateOnce(ctx: UpdateContext, digest: string, signal: Abo
     return { outcome: 'skipped', reason: 'type-not-allowed', message: `Not installing ${ctx.ref} (${at}): ${(err as Error).message}` };
   }
   const type = artifactTypeOfLayer(head.layerMediaType);
-  const unmet = checkArtifactRequirements(head.config, type, ctx.falcoVersions, ctx.pluginVersions);
+  const falco = await currentFalcoVersions(ctx, signal, log);
+  const unmet = checkArtifactRequirements(head.config, type, falco.versions, falco.pluginVersions);
   if (unmet) return { outcome: 'skipped', reason: 'requirements', message: `Unmet requirements, not installing ${ctx.ref} (${at}): ${unmet}` };
 
   const work = await mkdtemp(join(ctx.tmpDir, `rulesctl-follow-${process.pid}-`));
@@ -146,7 +163,7 @@ export async function updateOnce(ctx: UpdateContext, digest: string, signal: Abo
   }
 }
 
-/** `swapRules`; a Falco found unhealthy after the swap (files restored) is a definitive skip. */
+/** `swapRules`; a Falco found unhealthy after the swap (files restored) is a refusal (`rolled-back`). */
 async function swapStaged(ctx: UpdateContext, changes: PlaceChange[], guard: PlacementGuard | undefined, log: Logger): Promise<UpdateResult | undefined> {
   let unhealthy: string | undefined;
   const verify = ctx.verify;

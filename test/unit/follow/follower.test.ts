@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RulesctlError, ErrorCodes } from '../../../src/errors.js';
-import { backoffWait, follow, type FollowDeps, type UpdateResult } from '../../../src/follow/follower.js';
+import { backoffWait, follow, retryWait, type FollowDeps, type UpdateResult } from '../../../src/follow/follower.js';
 import { createFollowMetrics } from '../../../src/follow/metrics.js';
 import { cronSchedule, everySchedule } from '../../../src/follow/schedule.js';
 import { memoryLogger } from '../../../src/log.js';
@@ -121,23 +121,59 @@ describe('follow', () => {
     expect(h.updates).toEqual([D('a')]);
   });
 
-  it('does not retry a definitively skipped digest, but takes the next one', async () => {
+  it('does not retry a digest refused for a permanent reason, but takes the next one', async () => {
     const seq = [D('b'), D('b'), D('b'), D('c')];
     const h = start('reg/rules:5', {
       head: (n) => seq[n] ?? D('c'),
       initialDigest: D('a'),
       update: (d) =>
         d === D('b')
-          ? { outcome: 'skipped', reason: 'unmet-requirements', message: 'Unmet requirements: engine_version_semver 0.50.0 required, Falco has 0.43.0' }
+          ? { outcome: 'skipped', reason: 'type-not-allowed', message: 'Not installing reg/rules:5: artifact type rulesfile is not allowed' }
           : { outcome: 'installed' },
     });
     await h.clock.advanceTo(4500);
     await stop(h);
     expect(h.updates).toEqual([D('b'), D('c')]);
     expect(h.persisted).toEqual([D('c')]);
-    const warn = h.log.records.find((r) => r.level === 'warn')!;
-    expect(warn.msg).toContain('0.50.0');
-    expect(warn.msg).toContain('0.43.0');
+    const warns = h.log.records.filter((r) => r.level === 'warn');
+    expect(warns).toHaveLength(1);
+    expect(warns[0]!.msg).toBe('Not installing reg/rules:5: artifact type rulesfile is not allowed; not tried again until the tag points to another digest');
+  });
+
+  it('tries a digest refused for unmet requirements again after 1m, 2m, 4m, and installs it once they hold', async () => {
+    const unmet = 'Unmet requirements, not installing reg/rules:5: requires plugin container 0.4.0, Falco reports 0.3.0';
+    const h = start('reg/rules:5', {
+      head: () => D('b'),
+      initialDigest: D('a'),
+      update: (_d, n) => (n < 3 ? { outcome: 'skipped', reason: 'requirements', message: unmet } : { outcome: 'installed' }),
+      extra: { schedule: everySchedule(3_600_000) },
+    });
+    await h.clock.advanceTo(3_000_000);
+    await stop(h);
+    expect(h.heads).toEqual([0, 60_000, 180_000, 420_000]);
+    expect(h.updates).toEqual([D('b'), D('b'), D('b'), D('b')]);
+    expect(h.persisted).toEqual([D('b')]);
+    const warns = h.log.records.filter((r) => r.level === 'warn');
+    expect(warns.map((r) => r.fields.retryInMs)).toEqual([60_000, 120_000, 240_000]);
+    expect(warns[0]).toMatchObject({
+      msg: `${unmet}; will try this digest again in 1m0s (at 1970-01-01T00:01:00.000Z)`,
+      fields: { followerName: 'reg/rules:5', digest: D('b'), reason: 'requirements', attempt: 1, retryAt: '1970-01-01T00:01:00.000Z' },
+    });
+  });
+
+  it('caps the retry of a rolled-back digest at the schedule, and starts over for the next digest', async () => {
+    const seq = [D('b'), D('b'), D('b'), D('b'), D('b'), D('c'), D('c')];
+    const h = start('reg/rules:5', {
+      head: (n) => seq[n] ?? D('c'),
+      initialDigest: D('a'),
+      update: () => ({ outcome: 'skipped', reason: 'rolled-back', message: 'Rolled back reg/rules:5' }),
+      extra: { schedule: everySchedule(300_000) },
+    });
+    await h.clock.advanceTo(1_150_000);
+    await stop(h);
+    expect(h.clock.waits).toEqual([0, 60_000, 120_000, 240_000, 300_000, 300_000, 60_000, 120_000]);
+    expect(h.updates).toEqual([D('b'), D('b'), D('b'), D('b'), D('b'), D('c'), D('c')]);
+    expect(h.persisted).toEqual([]);
   });
 
   it('tries a skipped digest again once the tag moved away and back (B skipped, A, B)', async () => {
@@ -259,5 +295,14 @@ describe('backoffWait', () => {
     expect(backoffWait(1000, 0, 3)).toBe(4000);
     expect(backoffWait(1000, 0, 30, 60_000)).toBe(60_000);
     expect(backoffWait(7_200_000, 10, 1)).toBe(7_200_000);
+  });
+});
+
+describe('retryWait', () => {
+  it('doubles from its base and never passes the scheduled wait', () => {
+    expect(retryWait(1000, 1)).toBe(1000);
+    expect(retryWait(3_600_000, 3)).toBe(240_000);
+    expect(retryWait(3_600_000, 1, 5000)).toBe(5000);
+    expect(retryWait(3_600_000, 2000)).toBe(3_600_000);
   });
 });

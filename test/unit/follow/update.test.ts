@@ -8,6 +8,8 @@ import { pushArtifact } from '../../../src/artifact/push.js';
 import { createPlacementGuard } from '../../../src/follow/daemon.js';
 import { cleanStaleWorkDirs, createUpdate, memoizeSmallReads, type UpdateContext } from '../../../src/follow/update.js';
 import { describeDiff, diffRuleSets } from '../../../src/follow/update-checks.js';
+import { ErrorCodes, RulesctlError } from '../../../src/errors.js';
+import { REFUSALS } from '../../../src/follow/follower.js';
 import { memoryLogger } from '../../../src/log.js';
 import { MemoryStore } from '../../../src/oci/memory/store.js';
 import type { Target } from '../../../src/oci/target.js';
@@ -96,13 +98,64 @@ describe('follow update', () => {
     expect(readFileSync(target(), 'utf8')).toBe(rule('a'));
   });
 
-  it('rolls back when Falco is unhealthy after the swap (a definitive skip), and reloads twice', async () => {
+  it('checks requirements against Falco\'s versions read again, so a refusal clears once Falco loaded the plugin', async () => {
+    const file = join(dir, 'src', 'falco_rules.yaml');
+    writeFileSync(file, rule('a'));
+    const built = await buildArtifact({ type: 'rulesfile', files: [{ path: file }], name: 'r', version: '1.0.0', created: '2026-01-01T00:00:00Z', dependencies: [{ name: 'container', version: '0.4.0' }] });
+    const { rootDigest } = await pushArtifact(store, built, { tags: ['1'] });
+    await built.dispose();
+    let loaded = '0.3.0';
+    const readFalcoVersions = vi.fn(async () => ({ versions: { engine_version_semver: '0.63.0' }, pluginVersions: { container: loaded } }));
+    const update = createUpdate(ctx({ pluginVersions: { container: '0.3.0' }, readFalcoVersions }));
+    const refused = await update(rootDigest, signal);
+    expect(refused).toMatchObject({ outcome: 'skipped', reason: 'requirements' });
+    expect(refused.outcome === 'skipped' && refused.message).toMatch(/requires plugin container 0\.4\.0, Falco reports 0\.3\.0/);
+    expect(REFUSALS.requirements).toBe('retry');
+    loaded = '0.4.0';
+    expect(await update(rootDigest, signal)).toEqual({ outcome: 'installed' });
+    expect(readFileSync(target(), 'utf8')).toBe(rule('a'));
+    expect(readFalcoVersions).toHaveBeenCalledTimes(2);
+  });
+
+  it('falls back to the versions read at start when Falco cannot be asked again', async () => {
+    const d = await publish(rule('a'), { requirements: [{ name: 'engine_version_semver', version: '0.70.0' }] });
+    const readFalcoVersions = async () => { throw new Error('connect ECONNREFUSED'); };
+    expect(await createUpdate(ctx({ readFalcoVersions }))(d, signal)).toMatchObject({ outcome: 'skipped', reason: 'requirements' });
+  });
+
+  it('refuses content that does not match its digest, and a signature the policy rejects, before any write', async () => {
+    const d = await publish(rule('a'));
+    const manifest = JSON.parse((await store.fetchManifest(d)).bytes.toString()) as { layers: { digest: string }[] };
+    const layer = manifest.layers[0]!.digest;
+    const bytes = store.blobs.get(layer)!;
+    store.blobs.set(layer, Buffer.from(bytes.map((b, i) => (i === bytes.length - 1 ? b ^ 1 : b))));
+    const c = ctx();
+    const bad = await createUpdate(c)(d, signal);
+    expect(bad).toMatchObject({ outcome: 'skipped', reason: 'bad-digest' });
+    expect(c.log.records.find((r) => r.level === 'error')).toMatchObject({ msg: 'Artifact refused, not installing', fields: { reason: 'bad-digest', reference: `mem/rules@${d}` } });
+    store.blobs.set(layer, bytes);
+
+    const signature = { cosign: { 'certificate-identity': 'x' } } as unknown as UpdateContext['signature'];
+    const refusal = (reason: string) => async () => {
+      throw new RulesctlError(ErrorCodes.SIGNATURE, `error while verifying signature for mem/rules@${d}: ${reason}`, { details: { reason } });
+    };
+    const rejected = await createUpdate(ctx({ signature, verifySignature: refusal('rejected') as never }))(d, signal);
+    expect(rejected).toMatchObject({ outcome: 'skipped', reason: 'signature' });
+    const unsigned = await createUpdate(ctx({ signature, verifySignature: refusal('unsigned') as never }))(d, signal);
+    expect(unsigned).toMatchObject({ outcome: 'skipped', reason: 'unsigned' });
+    await expect(createUpdate(ctx({ signature, verifySignature: refusal('no-trusted-root') as never }))(d, signal)).rejects.toThrow(/no-trusted-root/);
+    expect([REFUSALS['bad-digest'], REFUSALS.signature, REFUSALS.unsigned]).toEqual(['permanent', 'permanent', 'retry']);
+    expect(readdirSync(join(dir, 'rules'))).toEqual([]);
+  });
+
+  it('rolls back when Falco is unhealthy after the swap (a refusal tried again later), and reloads twice', async () => {
     const d1 = await publish(rule('a'));
     await createUpdate(ctx())(d1, signal);
     const d2 = await publish(rule('b'));
     const reload = vi.fn(async () => {});
     const res = await createUpdate(ctx({ reload, verify: async () => ({ healthy: false, reason: 'HTTP 500' }) }))(d2, signal);
     expect(res).toMatchObject({ outcome: 'skipped', reason: 'rolled-back' });
+    expect(REFUSALS['rolled-back']).toBe('retry');
     expect(readFileSync(target(), 'utf8')).toBe(rule('a'));
     expect(reload).toHaveBeenCalledTimes(2);
   });
