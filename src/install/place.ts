@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -178,8 +178,8 @@ export interface Placement {
 }
 
 /**
- * Places a set of staged files: for each file, keeps the current target in `lastGoodDir` (hard
- * link, or a copy when that directory is on another filesystem), then renames the staged file over
+ * Places a set of staged files: for each file, keeps a copy of the current target in `lastGoodDir`
+ * (a separate inode, so the swap is a plain rename-over for Falco), then renames the staged file over
  * the target and fsyncs the directory. A crash at any point leaves every target whole, old or new.
  *
  * The signal is checked only before the first rename: once files move, the set is completed.
@@ -226,21 +226,21 @@ function backupName(target: string): string {
   return `${createHash('sha256').update(target).digest('hex').slice(0, 16)}-${basename(target)}`;
 }
 
+/**
+ * Copies `target` into `lastGoodDir` (a reflink where the filesystem offers one). Never a hard
+ * link: Falco watches each listed rules file with IN_CLOSE_WRITE|IN_MOVE_SELF|IN_DELETE_SELF
+ * (falcoctl.md §11 "Falco reload"), and the rename over the target fires IN_DELETE_SELF only when
+ * the old inode loses its last link; a link kept here would hide the swap from Falco.
+ */
 async function keepLastGood(target: string, lastGoodDir: string): Promise<string | undefined> {
   const backup = join(lastGoodDir, backupName(target));
   try {
-    await link(target, backup);
+    await copyFile(target, backup, fsConstants.COPYFILE_FICLONE | fsConstants.COPYFILE_EXCL);
     return backup;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code !== 'EXDEV' && code !== 'EPERM') throw ioError(`cannot keep a last-good copy of "${target}"`, err);
-  }
-  // Different filesystem: a copy keeps the old bytes and mode; the target itself is untouched.
-  await copyFile(target, backup).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw ioError(`cannot keep a last-good copy of "${target}"`, err);
-  });
-  return backup;
+  }
 }
 
 /**

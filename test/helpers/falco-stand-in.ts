@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname, extname, join } from 'node:path';
+import { extname, join } from 'node:path';
 import yaml from 'js-yaml';
 
 /**
  * A Falco stand-in for tests (Falco cannot run here), behaving as falcoctl.md §11 documents:
  * - the web server: `GET /versions` (compact JSON, keys sorted, as nlohmann `dump()`) and
  *   `GET /healthz` → `{"status": "ok"}`;
- * - the rules watcher: watches the configured rules files and directories, and after `debounceMs`
- *   (100) without events "reloads": reads every file (`.yaml`/`.yml` only in directories), parses it
+ * - the rules watcher: watches the configured rules files and directories as Falco does (a file by
+ *   its inode, see `startWatchers`), and after `debounceMs` (100) without events "reloads": reads every file (`.yaml`/`.yml` only in directories), parses it
  *   as YAML and checks its structure, recording every read and every reload; `reload()` is SIGHUP;
  * - `hammer`: reads the files every few ms and records any read that is not a whole valid file, so a
  *   test can assert that no read ever saw a partial file.
@@ -183,6 +183,7 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
 
   const doReload = (trigger: Reload['trigger']): Reload => {
     const reads = currentFiles(rulesFiles).map((f) => readRules(f));
+    watchers.rewatch();
     self.reads.push(...reads);
     const r: Reload = { at: Date.now(), trigger, ok: reads.every((x) => x.ok), reads };
     self.reloads.push(r);
@@ -236,36 +237,62 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
   return self;
 }
 
-/** Watches directories (a file's parent, filtered by name) so renamed-over files stay watched. */
-function startWatchers(rulesFiles: string[], debounceMs: number, onQuiet: () => void): { close(): void } {
+/**
+ * Watches like Falco's restart handler (falcoctl.md §11 "Falco reload"): a listed file by itself
+ * (IN_CLOSE_WRITE|IN_MOVE_SELF|IN_DELETE_SELF), a listed directory for entries created, deleted or
+ * moved (IN_CREATE|IN_DELETE|IN_MOVE). Node's fs.watch reports IN_MOVE_SELF/IN_DELETE_SELF and
+ * entry events as `rename`, but IN_MODIFY and IN_ATTRIB both as `change`, so a file's `change`
+ * counts only when the watched inode is still at the path with new bytes (a write, not a link
+ * count change). A rename over a file is seen only when the old inode loses its last link, as in
+ * Falco. Falco restarts after a reload and watches the paths again: `rewatch()` does that.
+ */
+function startWatchers(rulesFiles: string[], debounceMs: number, onQuiet: () => void): { rewatch(): void; close(): void } {
   let timer: NodeJS.Timeout | undefined;
   const bump = () => {
     clearTimeout(timer);
     timer = setTimeout(onQuiet, debounceMs);
   };
-  const watchers: FSWatcher[] = [];
-  for (const p of rulesFiles) {
-    let isDir = false;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    const dir = isDir ? p : dirname(p);
-    const name = basename(p);
-    watchers.push(
-      watch(dir, (_event, file) => {
-        const f = file?.toString() ?? '';
-        if (isDir ? ['.yaml', '.yml'].includes(extname(f)) : f === name) bump();
-      }),
-    );
-  }
+  let watchers: FSWatcher[] = [];
+  const watchAll = () => {
+    for (const w of watchers) w.close();
+    watchers = rulesFiles.flatMap((p) => watchLikeFalco(p, bump) ?? []);
+  };
+  watchAll();
   return {
+    rewatch: watchAll,
     close: () => {
       clearTimeout(timer);
       for (const w of watchers) w.close();
     },
   };
+}
+
+/** One watch as Falco adds it; undefined for a missing path (inotify_add_watch fails too). */
+function watchLikeFalco(p: string, bump: () => void): FSWatcher | undefined {
+  let st: Stats;
+  try {
+    st = statSync(p);
+  } catch {
+    return undefined;
+  }
+  if (st.isDirectory()) {
+    return watch(p, (event, file) => {
+      if (event === 'rename' && ['.yaml', '.yml'].includes(extname(file?.toString() ?? ''))) bump();
+    });
+  }
+  let seen = { mtimeMs: st.mtimeMs, size: st.size };
+  return watch(p, (event) => {
+    if (event === 'rename') return bump();
+    let now: Stats;
+    try {
+      now = statSync(p);
+    } catch {
+      return;
+    }
+    if (now.ino !== st.ino || (now.mtimeMs === seen.mtimeMs && now.size === seen.size)) return;
+    seen = { mtimeMs: now.mtimeMs, size: now.size };
+    bump();
+  });
 }
 
 function startHammer(rulesFiles: string[], opts: HammerOptions, self: FalcoStandIn): { stop: () => Promise<void> } {

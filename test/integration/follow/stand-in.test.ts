@@ -122,6 +122,21 @@ describe('Falco stand-in rules watcher', () => {
 });
 
 describe('follow daemon against the stand-in', () => {
+  it('swaps a listed rules file so that Falco, watching the file itself, reloads it', async () => {
+    // Falco watches a listed file with IN_CLOSE_WRITE|IN_MOVE_SELF|IN_DELETE_SELF; the last-good
+    // dir sits on the same filesystem, where a hard-linked backup would keep the old inode alive.
+    const rulesDir = join(dir, 'etc-falco');
+    await mkdir(rulesDir);
+    const target = join(rulesDir, 'falco_rules.yaml');
+    await writeFile(target, rules('old'));
+    falco = await startFalcoStandIn({ rulesFiles: [target] });
+    for (const tag of ['new', 'newer']) {
+      const seen = falco.waitForReload((r) => r.reads.some((x) => x.sha256 === sha(rules(tag))));
+      await swapRules([{ staged: await writeStaged(target, rules(tag), 0o644), target, mode: 0o644 }], { lastGoodDir: join(dir, 'state', 'last-good') });
+      expect(await seen).toMatchObject({ trigger: 'watch', ok: true });
+    }
+  });
+
   it('swaps rules Falco reloads whole, and rolls back when Falco turns unhealthy', async () => {
     const rulesDir = join(dir, 'rules');
     const stateDir = join(dir, 'state');

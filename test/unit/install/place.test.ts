@@ -91,6 +91,25 @@ describe('placeFiles / rollback', () => {
     expect(existsSync(b)).toBe(false);
   });
 
+  it('keeps the last-good file as its own inode, so the replaced inode loses its last link', async () => {
+    // Falco watches a listed rules file with IN_CLOSE_WRITE|IN_MOVE_SELF|IN_DELETE_SELF: the rename
+    // over it is seen (IN_DELETE_SELF) only if the old inode has no other link left.
+    const rulesDir = join(dir, 'rules');
+    await mkdir(rulesDir);
+    const t = join(rulesDir, 'falco_rules.yaml');
+    await writeFile(t, 'old', { mode: 0o640 });
+    const old = await stat(t);
+    const placement = await placeFiles([{ staged: await writeStaged(t, 'new', 0o644), target: t, mode: 0o644 }], { lastGoodDir: join(dir, 'state', 'lg') });
+    const backup = await stat(placement.files[0]!.backup!);
+    expect(backup.ino).not.toBe(old.ino);
+    expect(backup.nlink).toBe(1);
+    expect(backup.mode & 0o7777).toBe(0o640);
+    expect(await readFile(placement.files[0]!.backup!, 'utf8')).toBe('old');
+    await rollback(placement);
+    expect(await readFile(t, 'utf8')).toBe('old');
+    expect((await stat(t)).mode & 0o7777).toBe(0o640);
+  });
+
   it('restores already-placed files and drops unplaced staging files when one rename fails', async () => {
     const a = join(dir, 'a.yaml');
     const b = join(dir, 'b.yaml');
