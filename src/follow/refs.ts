@@ -37,7 +37,9 @@ export interface ResolveFollowOptions {
  * Resolves each argument. Names go through the merged index (loaded once, only when a name is
  * given); the policy is looked up by the argument, as falcoctl's follow does, and, beyond falcoctl,
  * a full ref whose repository an index entry names gets that entry's policy too (from the local
- * index cache only, so a full ref never needs the network for an index).
+ * index cache only, so a full ref never needs the network for an index). Arguments resolving to
+ * the same reference (`falco-rules:3` twice, or a name and its full ref) give one target: the
+ * first, with a warning naming both spellings, since two followers would race on the same files.
  */
 export async function resolveFollowTargets(inputs: readonly string[], opts: ResolveFollowOptions): Promise<FollowTarget[]> {
   const log = opts.log ?? nullLogger;
@@ -56,9 +58,21 @@ export async function resolveFollowTargets(inputs: readonly string[], opts: Reso
       signature = entry?.signature;
       if (signature?.cosign) log.debug('Verifying a full reference with the policy of its index entry', { ref: resolved.ref, entry: entry?.name });
     }
-    out.push({ input, resolved, ref: resolved.ref, tagOrDigest: r.digest ?? r.tag ?? 'latest', repository, signature });
+    addUnique(out, { input, resolved, ref: resolved.ref, tagOrDigest: r.digest ?? r.tag ?? 'latest', repository, signature }, log);
   }
   return out;
+}
+
+/** Appends `t` unless a target with the same ref is there; a duplicate's policy is kept when the first has none. */
+function addUnique(out: FollowTarget[], t: FollowTarget, log: Logger): void {
+  const i = out.findIndex((o) => o.ref === t.ref);
+  if (i < 0) {
+    out.push(t);
+    return;
+  }
+  const first = out[i] as FollowTarget;
+  log.warn(`"${first.input}" and "${t.input}" are the same reference ${t.ref}; following it once`, { ref: t.ref, kept: first.input, dropped: t.input });
+  if (!first.signature?.cosign && t.signature?.cosign) out[i] = { ...first, signature: t.signature };
 }
 
 /** The configured indexes that are in the local cache (missing or unreadable ones are ignored). */
