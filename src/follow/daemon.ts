@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { ErrorCodes, RulesctlError } from '../errors.js';
 import { cleanStaleStaging } from '../install/place.js';
 import { readState, writeState } from '../install/state.js';
 import type { Logger } from '../log.js';
@@ -15,16 +16,28 @@ import type { RandomFn, Schedule, StartupBehavior } from './schedule.js';
 /**
  * Marks critical sections (file placement) that shutdown must not interrupt. `run` executes `fn`
  * to completion whatever happens to the daemon's signal; `idle` resolves when none is running.
+ * `exclusive` is `run` one section at a time across every user of the guard: the daemon shares one
+ * guard between its followers, so one ref's place → reload → health check → rollback never
+ * interleaves with another's (two refs may ship the same file, and Falco's health is one).
  */
 export interface PlacementGuard {
   run<T>(fn: () => Promise<T>): Promise<T>;
+  /** A section still waiting for its turn when the guard's signal aborts never starts (ERR_ABORTED). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T>;
   idle(): Promise<void>;
+  /** Sections running or waiting for their turn. */
   readonly active: number;
 }
 
-export function createPlacementGuard(): PlacementGuard {
+export interface PlacementGuardOptions {
+  /** The daemon's stop signal: exclusive sections not yet started are refused once it aborts. */
+  signal?: AbortSignal;
+}
+
+export function createPlacementGuard(opts: PlacementGuardOptions = {}): PlacementGuard {
   const running = new Set<Promise<unknown>>();
-  return {
+  let turn: Promise<unknown> = Promise.resolve();
+  const guard: PlacementGuard = {
     async run(fn) {
       const p = fn();
       running.add(p);
@@ -34,6 +47,14 @@ export function createPlacementGuard(): PlacementGuard {
         running.delete(p);
       }
     },
+    exclusive(fn) {
+      const mine = turn.then(() => {
+        if (opts.signal?.aborted) throw new RulesctlError(ErrorCodes.ABORTED, 'stopping: the file swap was not started');
+        return fn();
+      });
+      turn = mine.catch(() => {});
+      return guard.run(() => mine);
+    },
     async idle() {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
@@ -41,13 +62,14 @@ export function createPlacementGuard(): PlacementGuard {
       return running.size;
     },
   };
+  return guard;
 }
 
 export interface FollowedRef {
   /** Resolved reference (`registry/repo:tag`), also the state file key. */
   ref: string;
   headDigest(signal: AbortSignal): Promise<string>;
-  /** Wrap the rename/rollback phase in `guard.run` so shutdown waits for it. */
+  /** Wrap the place/reload/check/rollback phase in `guard.exclusive` (shutdown waits, refs take turns). */
   update(digest: string, signal: AbortSignal, guard: PlacementGuard): Promise<UpdateResult>;
 }
 
@@ -86,8 +108,8 @@ export const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =
  */
 export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const now = opts.now ?? Date.now;
-  const guard = createPlacementGuard();
   const loops = new AbortController();
+  const guard = createPlacementGuard({ signal: loops.signal });
   const followers: Promise<void>[] = [];
   for (const dir of opts.cleanDirs ?? []) {
     const removed = await cleanStaleStaging(dir);

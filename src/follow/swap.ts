@@ -16,7 +16,10 @@ import type { PlacementGuard } from './daemon.js';
 export interface SwapOptions {
   /** Where the previous files are kept (outside Falco's watched directories). */
   lastGoodDir: string;
-  /** Runs the whole swap as one uninterruptible section (shutdown waits for it). */
+  /**
+   * Runs the whole swap (place, reload, health check, rollback) as one uninterruptible section that
+   * shutdown waits for, one at a time across the guard's users (`PlacementGuard.exclusive`).
+   */
   guard?: PlacementGuard;
   /** Optional explicit reload (e.g. `sendReloadSignal`); failures are logged, not fatal. */
   reload?: () => Promise<unknown>;
@@ -38,7 +41,7 @@ export interface SwapResult {
  * again and throws ERR_INVALID_RULES naming the reason. Never aborted midway.
  */
 export async function swapRules(changes: PlaceChange[], opts: SwapOptions): Promise<SwapResult> {
-  const run = <T>(fn: () => Promise<T>) => (opts.guard ? opts.guard.run(fn) : fn());
+  const run = <T>(fn: () => Promise<T>) => (opts.guard ? opts.guard.exclusive(fn) : fn());
   return run(async () => {
     const log = opts.log ?? nullLogger;
     const sleep = opts.sleep ?? ((ms: number) => delay(ms));

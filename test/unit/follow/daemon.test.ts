@@ -146,6 +146,54 @@ describe('createPlacementGuard', () => {
   });
 });
 
+describe('createPlacementGuard exclusive', () => {
+  it('runs one section at a time, in order, and never starts a waiting one after the signal', async () => {
+    const stop = new AbortController();
+    const g = createPlacementGuard({ signal: stop.signal });
+    const log: string[] = [];
+    let release!: () => void;
+    const first = g.exclusive(async () => {
+      log.push('first:start');
+      await new Promise<void>((r) => (release = r));
+      log.push('first:end');
+    });
+    const second = g.exclusive(async () => void log.push('second')).catch((e: unknown) => e);
+    await until(() => log.length > 0);
+    expect(g.active).toBe(2);
+    stop.abort();
+    release();
+    await first;
+    expect(await second).toMatchObject({ code: 'ERR_ABORTED' });
+    expect(log).toEqual(['first:start', 'first:end']);
+    await g.idle();
+    expect(g.active).toBe(0);
+  });
+
+  it('gives every follower of a daemon the same guard', async () => {
+    const ctrl = new AbortController();
+    let inside = 0;
+    let most = 0;
+    let sections = 0;
+    const ref = (name: string): FollowedRef => ({
+      ref: name,
+      headDigest: async () => D(String(sections)),
+      update: (_digest, _signal, guard) =>
+        guard.exclusive(async () => {
+          most = Math.max(most, ++inside);
+          await delay(1);
+          inside--;
+          sections++;
+          return { outcome: 'installed' as const };
+        }),
+    });
+    const run = runDaemon({ ...base(), refs: [ref('reg/a:1'), ref('reg/b:1'), ref('reg/c:1')], signal: ctrl.signal });
+    await until(() => sections >= 12);
+    ctrl.abort();
+    await run;
+    expect(most).toBe(1);
+  });
+});
+
 describe('liveness', () => {
   it('flags a loop past its wake-up plus grace, and an operation past its timeout', () => {
     let now = 0;

@@ -1,5 +1,6 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPlacementGuard } from '../../../src/follow/daemon.js';
@@ -67,5 +68,34 @@ describe('swapRules', () => {
       log,
     });
     expect(log.records.some((r) => r.level === 'warn' && r.fields.reason === 'ESRCH')).toBe(true);
+  });
+
+  it('takes turns across refs sharing the guard: a rollback never restores over another ref\'s swap', async () => {
+    // Audit 05: refs A and B ship the same file; A's good update is being checked when B places a
+    // file that crashes Falco. Falco's health follows the file on disk.
+    const t = join(dir, 'falco_rules.yaml');
+    await writeFile(t, 'A1');
+    const guard = createPlacementGuard();
+    const health = async () => ((await readFile(t, 'utf8')) === 'B1-crashes' ? { healthy: false, reason: 'HTTP 500' } : { healthy: true });
+    let placedB!: () => void;
+    const bPlaced = new Promise<void>((r) => (placedB = r));
+    let b: Promise<unknown> | undefined;
+    const startB = async () => {
+      b = swapRules([await stage(t, 'B1-crashes')], {
+        lastGoodDir: join(dir, 'lg-B'), guard, verify: health, sleep: async () => {}, reload: async () => placedB(),
+      }).catch((e: unknown) => e);
+    };
+    const a = await swapRules([await stage(t, 'A2')], {
+      lastGoodDir: join(dir, 'lg-A'), guard, verify: health, reload: async () => {},
+      // While A settles, B tries to swap; give it the chance to place before A's check.
+      sleep: async () => {
+        await startB();
+        await Promise.race([bPlaced, delay(100)]);
+      },
+    }).then(() => 'kept', (e: unknown) => e);
+    expect(a).toBe('kept');
+    expect(await b).toMatchObject({ code: 'ERR_INVALID_RULES' });
+    expect(await readFile(t, 'utf8')).toBe('A2');
+    expect(guard.active).toBe(0);
   });
 });
