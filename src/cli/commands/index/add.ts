@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readConfigFile, updateConfigFile } from '../../../config/file.js';
+import { resolveSettings } from '../../../config/load.js';
 import { addIndex, defaultCacheDir } from '../../../index/cache.js';
 import type { IndexConfigEntry } from '../../../index/indexes-config.js';
 import type { CliIO } from '../../io.js';
@@ -16,20 +17,25 @@ export interface IndexAddResult {
   configFile?: string;
 }
 
+type IndexListEntry = { name: string; url: string; backend?: string };
+
 /**
- * Adds or removes entries of falcoctl.yaml `indexes` when the file exists (spec §8, §10). When it
- * does not, it is NOT created (falcoctl would create it with defaults): the index is recorded in
- * `~/.config/falcoctl/indexes.yaml` only, and the `artifact` commands read that list when no
+ * Adds or removes entries of falcoctl.yaml `indexes` when the file exists (spec §8, §10). The list
+ * edited is falcoctl's `config.Indexes()`: FALCOCTL_INDEXES, else the file's `indexes`, else the
+ * default falcosecurity index (internal/config/config.go AddIndexes/RemoveIndexes). When the file
+ * does not exist, it is NOT created (falcoctl would create it with defaults): the index is recorded
+ * in `~/.config/falcoctl/indexes.yaml` only, and the `artifact` commands read that list when no
  * `indexes` setting exists (src/install/indexes.ts). Returns whether the file was changed.
  */
-export async function editConfigIndexes(rt: Runtime, edit: (list: Array<{ name: string; url: string; backend?: string }>) => Array<{ name: string; url: string; backend?: string }> | undefined): Promise<boolean> {
+export async function editConfigIndexes(rt: Runtime, edit: (list: IndexListEntry[]) => IndexListEntry[] | undefined): Promise<boolean> {
   const path = rt.globals.config;
   const file = await readConfigFile(path, { signal: rt.io.signal });
   if (!file.exists) {
     rt.logger.info('No config file: the index list is kept in indexes.yaml only', { config: path });
     return false;
   }
-  const next = edit([...(file.config.indexes ?? [])].map((i) => ({ name: i.name, url: i.url, ...(i.backend ? { backend: i.backend } : {}) })));
+  const current = resolveSettings({ env: rt.io.env, fileConfig: file.config, keys: ['indexes'], home: homeOf(rt) }).get('indexes');
+  const next = edit(current.map((i) => ({ name: i.name, url: i.url, ...(i.backend ? { backend: i.backend } : {}) })));
   if (next === undefined) return false;
   await updateConfigFile(path, 'indexes', next, { signal: rt.io.signal });
   return true;
@@ -54,10 +60,10 @@ export function indexAddCommand(io: CliIO, action: ActionWrapper): Command {
       signal: rt.io.signal,
     });
     const result: IndexAddResult = { added: res.added, entry: res.entry };
-    if (res.added) {
-      const changed = await editConfigIndexes(rt, (list) => (list.some((i) => i.name === name) ? undefined : [...list, source]));
-      if (changed) result.configFile = rt.globals.config;
-    }
-    printResult(rt.io.stdout, rt.output, result, (r) => (r.added ? `Index "${name}" successfully added` : `Index "${name}" already exists, nothing done`));
+    // falcoctl writes the entry into falcoctl.yaml even when the cache already had the index.
+    const changed = await editConfigIndexes(rt, (list) => (list.some((i) => i.name === name) ? undefined : [...list, source]));
+    if (changed) result.configFile = rt.globals.config;
+    printResult(rt.io.stdout, rt.output, result, (r) => (r.added ? `Index "${name}" successfully added`
+      : r.configFile ? `Index "${name}" already cached; added to ${r.configFile}` : `Index "${name}" already exists, nothing done`));
   }));
 }
