@@ -65,8 +65,11 @@ export function createRegistryAccess(rt: Runtime, settings: ResolvedSettings, op
   };
   const plainHttp = (r: string) => opts.plainHttp === true || plainHosts.has(r);
   const verified = createRegistryClient({ ...common, plainHttp });
-  // TLS verification is skipped only for --insecure or the hosts listed in registry.insecure.
-  const insecure = opts.insecure || insecureHosts.length > 0 ? createRegistryClient({ ...common, plainHttp, insecure: true }) : undefined;
+  // TLS verification is skipped only for --insecure, or for the hosts listed in registry.insecure
+  // (and then only on connections to them: their token realm or a blob redirect elsewhere is verified).
+  const insecure = opts.insecure || insecureHosts.length > 0
+    ? createRegistryClient({ ...common, plainHttp, insecure: opts.insecure === true ? true : (host) => insecureHosts.includes(host) || insecureHosts.includes(`${host}:443`) })
+    : undefined;
   const clientFor = (r: string) => (insecure && (opts.insecure || insecureHosts.includes(r)) ? insecure : verified);
   const plainClient = createRegistryClient({ ...common, plainHttp: true });
   const targets = createTargetFactory({ client: verified, clientFor, plainHttpClient: plainClient, mirrors: settings.get('registry.mirrors'), logger: rt.logger });

@@ -2,7 +2,7 @@ import type * as Undici from 'undici';
 import api from 'undici/lib/api/index.js';
 import AgentClass from 'undici/lib/dispatcher/agent.js';
 import Dispatcher from 'undici/lib/dispatcher/dispatcher.js';
-import EnvHttpProxyAgentClass from 'undici/lib/dispatcher/env-http-proxy-agent.js';
+import ProxyAgentClass from 'undici/lib/dispatcher/proxy-agent.js';
 import { getGlobalDispatcher } from 'undici/lib/global.js';
 
 /**
@@ -13,12 +13,47 @@ import { getGlobalDispatcher } from 'undici/lib/global.js';
  * test suite runs through them.
  */
 export const Agent = AgentClass;
-export const EnvHttpProxyAgent = EnvHttpProxyAgentClass;
+export const ProxyAgent = ProxyAgentClass;
 
 // What undici's index does for every dispatcher: request/stream/pipeline/upgrade/connect on the
 // prototype (ProxyAgent tunnels with `connect`). The same modules, so this is idempotent when
 // something else loads the index too.
 Object.assign(Dispatcher.prototype, api);
+
+/**
+ * A dispatcher that sends each request through the dispatcher `pick` names for its origin,
+ * creating each once (`create`) and keeping it for the origins that share its key: one pool per
+ * (proxy, TLS setting), so connections are reused as with a single Agent.
+ */
+export function originRouter(pick: (origin: URL) => { key: string; create: () => Undici.Dispatcher }): Undici.Dispatcher {
+  return new OriginRouter(pick) as unknown as Undici.Dispatcher;
+}
+
+class OriginRouter extends (Dispatcher as unknown as new () => object) {
+  readonly #made = new Map<string, Undici.Dispatcher>();
+
+  constructor(private readonly pick: (origin: URL) => { key: string; create: () => Undici.Dispatcher }) {
+    super();
+  }
+
+  dispatch(opts: Undici.Dispatcher.DispatchOptions, handler: Undici.Dispatcher.DispatchHandler): boolean {
+    const { key, create } = this.pick(new URL(String(opts.origin)));
+    let d = this.#made.get(key);
+    if (d === undefined) {
+      d = create();
+      this.#made.set(key, d);
+    }
+    return d.dispatch(opts, handler);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#made.values()].map((d) => d.close()));
+  }
+
+  async destroy(err?: Error | null): Promise<void> {
+    await Promise.all([...this.#made.values()].map((d) => d.destroy(err ?? null)));
+  }
+}
 
 /** `dispatcher.request(opts)`. */
 export function dispatchRequest(dispatcher: Undici.Dispatcher, opts: Undici.Dispatcher.RequestOptions): Promise<Undici.Dispatcher.ResponseData> {

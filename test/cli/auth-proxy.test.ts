@@ -1,8 +1,9 @@
 /**
  * Token requests (OAuth2 client credentials, Google ADC) go through HTTP_PROXY from the CLI's
  * environment and skip it for NO_PROXY hosts, as the registry traffic does (falcoctl.md §12:
- * proxy from env). Token servers, the registry and the proxy are local; undici's NO_PROXY has no
- * loopback exception, so 127.0.0.1 is proxied unless listed.
+ * proxy from env). Token servers, the registry and the proxy are local; as in Go, loopback is never
+ * proxied, so a server meant to be reached through the proxy is named `*.rulesctl.test`, a name
+ * only the test proxy resolves.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startForwardProxy, type ForwardProxy } from '../helpers/forward-proxy.js';
+import { startForwardProxy, viaProxyName, type ForwardProxy } from '../helpers/forward-proxy.js';
 import { tmpDir } from '../helpers/tmp.js';
 import { spawnCli, testEnv } from './_run.js';
 
@@ -18,6 +19,8 @@ const BASIC = `Basic ${Buffer.from('rulesctl:cl1ent-SECRET').toString('base64')}
 let proxy: ForwardProxy;
 let server: Server;
 let tokenHost = '';
+/** The token server under a name only the proxy resolves. */
+let tokenName = '';
 /** Paths the token server answered. */
 const answered: string[] = [];
 
@@ -34,6 +37,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   tokenHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  tokenName = viaProxyName(tokenHost, 'token');
 });
 afterAll(async () => {
   await proxy.close();
@@ -44,8 +48,8 @@ beforeEach(() => {
   answered.length = 0;
 });
 
-function oauthArgs(): string[] {
-  return ['registry', 'auth', 'oauth', 'registry.example.com', '--token-url', `http://${tokenHost}/oauth2/token`,
+function oauthArgs(host = tokenName): string[] {
+  return ['registry', 'auth', 'oauth', 'registry.example.com', '--token-url', `http://${host}/oauth2/token`,
     '--client-id', 'rulesctl', '--client-secret', 'cl1ent-SECRET', '--plain-http'];
 }
 
@@ -54,17 +58,22 @@ describe('registry auth oauth behind a proxy', () => {
     const r = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-proxy'), { HTTP_PROXY: proxy.url }) });
     expect(r.stderr).toContain('Client credentials correctly saved');
     expect(r.code).toBe(0);
-    expect(proxy.targets).toEqual([tokenHost]);
+    expect(proxy.targets).toEqual([tokenName]);
     expect(answered).toEqual(['/oauth2/token']);
   });
 
-  it('goes direct when NO_PROXY covers the token host (lower-case variables too)', async () => {
-    const upper = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-noproxy'), { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' }) });
-    expect(upper.code, upper.stderr).toBe(0);
-    const lower = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-noproxy'), { http_proxy: proxy.url, no_proxy: `localhost,${tokenHost}` }) });
-    expect(lower.code, lower.stderr).toBe(0);
+  it('goes direct when NO_PROXY covers the token host (lower-case variables too), and for loopback', async () => {
+    // Direct, a name only the proxy knows does not resolve: the error shows it was not proxied.
+    const upper = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-noproxy'), { HTTP_PROXY: proxy.url, NO_PROXY: 'token.rulesctl.test' }) });
+    expect(upper.code).toBe(1);
+    expect(upper.stderr).toContain(`cannot fetch token from "http://${tokenName}/oauth2/token": ENOTFOUND`);
+    const lower = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-noproxy'), { http_proxy: proxy.url, no_proxy: 'localhost,.rulesctl.test' }) });
+    expect(lower.code).toBe(1);
+    expect(lower.stderr).toContain('ENOTFOUND');
+    const loopback = await spawnCli(oauthArgs(tokenHost), { env: testEnv(tmpDir('auth-noproxy'), { HTTP_PROXY: proxy.url }) });
+    expect(loopback.code, loopback.stderr).toBe(0);
     expect(proxy.targets).toEqual([]);
-    expect(answered).toEqual(['/oauth2/token', '/oauth2/token']);
+    expect(answered).toEqual(['/oauth2/token']);
   });
 
   it('a proxy that refuses connections: exit 1 quoting the token URL and the cause, no secret', async () => {
@@ -72,14 +81,14 @@ describe('registry auth oauth behind a proxy', () => {
     await closed.close();
     const r = await spawnCli(oauthArgs(), { env: testEnv(tmpDir('auth-proxy-down'), { HTTP_PROXY: closed.url }) });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`oauth2: cannot fetch token from "http://${tokenHost}/oauth2/token": ECONNREFUSED`);
+    expect(r.stderr).toContain(`oauth2: cannot fetch token from "http://${tokenName}/oauth2/token": ECONNREFUSED`);
     expect(r.stderr).not.toContain('cl1ent-SECRET');
     expect(answered).toEqual([]);
   });
 });
 
 describe('token sources of the registry commands behind a proxy', () => {
-  it('registry.auth.oauth: the token comes through the proxy, the registry (NO_PROXY host:port) is reached direct', async () => {
+  it('registry.auth.oauth: the token comes through the proxy, the registry (loopback) is reached direct', async () => {
     const auths: (string | undefined)[] = [];
     const registry = createServer((req, res) => {
       auths.push(req.headers.authorization);
@@ -93,13 +102,13 @@ describe('token sources of the registry commands behind a proxy', () => {
       const host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
       const home = tmpDir('auth-proxy-pull');
       const env = testEnv(home, {
-        HTTP_PROXY: proxy.url, NO_PROXY: host,
-        FALCOCTL_REGISTRY_AUTH_OAUTH: `${host},rulesctl,cl1ent-SECRET,http://${tokenHost}/oauth2/token`,
+        HTTP_PROXY: proxy.url,
+        FALCOCTL_REGISTRY_AUTH_OAUTH: `${host},rulesctl,cl1ent-SECRET,http://${tokenName}/oauth2/token`,
       });
       const r = await spawnCli(['registry', 'pull', `${host}/proj/rules:1`, '--dest-dir', home, '--plain-http'], { env });
       expect(r.code).toBe(1);
       expect(auths).toContain('Bearer acc3ss-TOKEN');
-      expect(proxy.targets).toEqual([tokenHost]);
+      expect(proxy.targets).toEqual([tokenName]);
     } finally {
       await new Promise<void>((r) => registry.close(() => r()));
     }
@@ -108,13 +117,13 @@ describe('token sources of the registry commands behind a proxy', () => {
   it('registry auth gcp: the ADC token request goes through HTTP_PROXY', async () => {
     const home = tmpDir('auth-proxy-gcp');
     const adc = join(home, 'adc.json');
-    writeFileSync(adc, JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 's', refresh_token: 'r', token_uri: `http://${tokenHost}/google/token` }));
+    writeFileSync(adc, JSON.stringify({ type: 'authorized_user', client_id: 'c', client_secret: 's', refresh_token: 'r', token_uri: `http://${tokenName}/google/token` }));
     const config = join(home, 'falcoctl.yaml');
     const r = await spawnCli(['registry', 'auth', 'gcp', 'europe-docker.pkg.dev', '--config', config], {
       env: testEnv(home, { GOOGLE_APPLICATION_CREDENTIALS: adc, HTTP_PROXY: proxy.url }),
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(proxy.targets).toEqual([tokenHost]);
+    expect(proxy.targets).toEqual([tokenName]);
     expect(answered).toEqual(['/google/token']);
     expect(yaml.load(readFileSync(config, 'utf8'))).toEqual({ registry: { auth: { gcp: [{ registry: 'europe-docker.pkg.dev' }] } } });
   });

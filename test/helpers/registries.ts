@@ -185,11 +185,11 @@ export async function readAccessLog(file: string): Promise<AccessLogEntry[]> {
   });
 }
 
-/** CA + server cert (SAN IP:127.0.0.1, DNS:localhost) and a skopeo cert dir, with openssl (§4). */
+/** CA + server cert (SAN IP:127.0.0.1, DNS:localhost, DNS:registry.rulesctl.test for the proxy tests) and a skopeo cert dir, with openssl (§4). */
 export async function createTlsCerts(dir: string): Promise<{ caFile: string; certFile: string; keyFile: string; certDir: string }> {
   const f = (n: string): string => join(dir, n);
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  await writeFile(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
+  await writeFile(f('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:registry.rulesctl.test\nextendedKeyUsage=serverAuth\n');
   await Promise.all([
     execa('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=test-registry-ca']),
     execa('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']),

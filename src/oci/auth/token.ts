@@ -2,7 +2,7 @@ import { ErrorCodes, RulesctlError } from '../../errors.js';
 import type { Credential } from './types.js';
 import { redactUrl } from './redact.js';
 import type { RawRequest, RawResponse } from '../registry/transport.js';
-import { readErrorBody, registryError } from '../registry/errors.js';
+import { networkError, readErrorBody, registryError } from '../registry/errors.js';
 
 /** A bearer token and when to stop using it (epoch ms). */
 export interface Token {
@@ -51,7 +51,9 @@ export async function fetchToken(send: RawSend, req: TokenRequest, now: () => nu
       headers['authorization'] = `Basic ${Buffer.from(`${req.credential.username}:${req.credential.password}`).toString('base64')}`;
     }
   }
-  const res = await send({ method, url, headers, ...(body === undefined ? {} : { body, secretBody: true }), ...(req.signal ? { signal: req.signal } : {}) });
+  // A connection or TLS failure names the token server (it may be another host than the registry).
+  const res = await send({ method, url, headers, ...(body === undefined ? {} : { body, secretBody: true }), ...(req.signal ? { signal: req.signal } : {}) })
+    .catch((err: unknown) => { throw networkError(err, method, url); });
   if (res.status !== 200) {
     const text = await readErrorBody(res.body);
     const err = registryError({ method, url, status: res.status, body: text, action: `requesting a token from ${redactUrl(url)}` });

@@ -18,8 +18,8 @@ export interface RegistryClientOptions {
   credentials?: CredentialSource;
   /** Plain HTTP for all registries, or per registry. Credentials travel only where this is true or TLS is used. */
   plainHttp?: boolean | ((registry: string) => boolean);
-  /** Skip TLS verification. */
-  insecure?: boolean;
+  /** Skip TLS verification: for every host (`true`), or for the `host:port` origins this accepts (others, token realms and redirect targets included, stay verified). */
+  insecure?: boolean | ((host: string) => boolean);
   /** Extra CA bundle (PEM) for TLS. */
   caFile?: string;
   /** Default `rulesctl/<version>`. */
@@ -57,7 +57,7 @@ export function createRegistryClient(opts: RegistryClientOptions = {}): Registry
   const transport = createTransport({
     userAgent: opts.userAgent ?? `rulesctl/${CLIENT_VERSION}`,
     ...(opts.dispatcher ? { dispatcher: opts.dispatcher } : {}),
-    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.insecure !== undefined && opts.insecure !== false ? { insecure: opts.insecure } : {}),
     ...(opts.caFile ? { caFile: opts.caFile } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.headersTimeoutMs !== undefined ? { headersTimeoutMs: opts.headersTimeoutMs } : {}),

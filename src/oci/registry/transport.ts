@@ -3,7 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, RulesctlError } from '../../errors.js';
-import { Agent, EnvHttpProxyAgent, dispatchRequest } from '../../util/undici.js';
+import { proxyEnv } from '../../util/proxy-env.js';
+import { Agent, ProxyAgent, dispatchRequest, originRouter } from '../../util/undici.js';
 import { redactUrl } from '../auth/redact.js';
 
 export interface RawRequest {
@@ -28,7 +29,8 @@ export interface RawResponse {
 
 export interface TransportOptions {
   dispatcher?: Dispatcher;
-  insecure?: boolean;
+  /** Skip TLS verification: everywhere (`true`), or for the `host:port` origins it accepts. */
+  insecure?: boolean | ((host: string) => boolean);
   caFile?: string;
   /** Proxy settings as environment variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, lower case too). */
   env?: Record<string, string | undefined>;
@@ -120,25 +122,25 @@ export function createTransport(opts: TransportOptions): Transport {
 
 /**
  * The dispatcher {@link createTransport} builds when none is given: keep-alive, TLS trust from
- * `caFile` (else Node's default CAs) and `insecure`, and HTTP(S)_PROXY/NO_PROXY read from `env`
- * only (never process.env). The CLI sends OAuth and GCP token requests through one too, without
- * caFile (falcoctl.md §12: proxy from env). The caller closes it.
+ * `caFile` (else Node's default CAs), and HTTP(S)_PROXY/NO_PROXY read from `env` only (never
+ * process.env) with Go's rules (src/util/proxy-env.ts: loopback never proxied, CIDRs). `insecure`
+ * skips certificate verification for every origin (`true`) or for the hosts (`host:port`) it
+ * accepts: a token realm or a blob redirect on another host is still verified. The CLI sends
+ * OAuth and GCP token requests through one too, without caFile (falcoctl.md §12: proxy from env).
+ * The caller closes it.
  */
 export function createDispatcher(opts: Pick<TransportOptions, 'caFile' | 'insecure' | 'env'>): Dispatcher {
-  const tls = {
-    ...(opts.caFile ? { ca: readFileSync(opts.caFile, 'utf8') } : {}),
-    ...(opts.insecure ? { rejectUnauthorized: false } : {}),
-  };
-  const env = opts.env ?? {};
-  const httpProxy = env['HTTP_PROXY'] ?? env['http_proxy'];
-  const httpsProxy = env['HTTPS_PROXY'] ?? env['https_proxy'];
-  if (!httpProxy && !httpsProxy) return new Agent({ connect: tls });
-  // Explicit empty strings keep undici from reading process.env.
-  return new EnvHttpProxyAgent({
-    httpProxy: httpProxy ?? '',
-    httpsProxy: httpsProxy ?? '',
-    noProxy: env['NO_PROXY'] ?? env['no_proxy'] ?? '',
-    connect: tls,
-    requestTls: tls,
+  const ca = opts.caFile ? readFileSync(opts.caFile, 'utf8') : undefined;
+  const tls = (insecure: boolean) => ({ ...(ca !== undefined ? { ca } : {}), ...(insecure ? { rejectUnauthorized: false } : {}) });
+  const proxies = proxyEnv(opts.env ?? {});
+  const insecure = opts.insecure;
+  if (!proxies.any && typeof insecure !== 'function') return new Agent({ connect: tls(insecure === true) });
+  return originRouter((origin) => {
+    const proxy = proxies.proxyFor(origin);
+    const skip = typeof insecure === 'function' ? insecure(origin.host) : insecure === true;
+    return {
+      key: `${skip ? 'insecure' : 'verified'} ${proxy ?? 'direct'}`,
+      create: () => (proxy !== undefined ? new ProxyAgent({ uri: proxy, requestTls: tls(skip) }) : new Agent({ connect: tls(skip) })),
+    };
   });
 }

@@ -8,7 +8,7 @@ import { memoryLogger } from '../../../src/log.js';
 import { MediaTypes } from '../../../src/oci/media-types.js';
 import { createRegistryClient, type RegistryClient, type RegistryClientOptions } from '../../../src/oci/registry/client.js';
 import { startFaultProxy } from '../../helpers/fault-proxy.js';
-import { startForwardProxy } from '../../helpers/forward-proxy.js';
+import { startForwardProxy, viaProxyName } from '../../helpers/forward-proxy.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
 
 const regs = getRegistries();
@@ -45,11 +45,34 @@ describe('proxy from the injected env', () => {
   it('tunnels https and http registries through the proxy, and honours NO_PROXY', async () => {
     const proxy = await startForwardProxy();
     closers.push(proxy);
-    await client({ caFile: regs.tls.caFile!, env: { HTTPS_PROXY: proxy.url } }).ping(regs.tls.host);
-    await client({ plainHttp: true, env: { http_proxy: proxy.url } }).ping(regs.open.host);
-    expect(proxy.targets).toEqual([regs.tls.host, regs.open.host]);
-    await client({ plainHttp: true, env: { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.1' } }).ping(regs.open.host);
+    const tlsName = viaProxyName(regs.tls.host);
+    const openName = viaProxyName(regs.open.host);
+    await client({ caFile: regs.tls.caFile!, env: { HTTPS_PROXY: proxy.url } }).ping(tlsName);
+    await client({ plainHttp: true, env: { http_proxy: proxy.url } }).ping(openName);
+    expect(proxy.targets).toEqual([tlsName, openName]);
+    // A NO_PROXY name goes direct: only the proxy knows *.rulesctl.test, so it fails to resolve.
+    for (const noProxy of ['registry.rulesctl.test', '.rulesctl.test', `rulesctl.test:${openName.split(':')[1]}`]) {
+      await expect(client({ plainHttp: true, env: { HTTP_PROXY: proxy.url, NO_PROXY: noProxy } }).ping(openName), noProxy)
+        .rejects.toMatchObject({ code: 'ERR_NETWORK', message: expect.stringContaining('registry.rulesctl.test') });
+    }
     expect(proxy.targets).toHaveLength(2);
+  });
+
+  it('never sends loopback registries through the proxy, as Go does (no NO_PROXY needed)', async () => {
+    const proxy = await startForwardProxy();
+    closers.push(proxy);
+    await client({ caFile: regs.tls.caFile!, env: { HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url } }).ping(regs.tls.host);
+    await client({ plainHttp: true, env: { HTTP_PROXY: proxy.url } }).ping(regs.open.host);
+    await client({ plainHttp: true, env: { HTTP_PROXY: proxy.url } }).ping(`localhost:${regs.open.host.split(':')[1]}`);
+    expect(proxy.targets).toEqual([]);
+  });
+
+  it('applies a NO_PROXY CIDR to IP hosts only, not to names (as Go)', async () => {
+    const proxy = await startForwardProxy();
+    closers.push(proxy);
+    // 127.0.0.1 is never proxied anyway; a CIDR that covers the proxy-only name's address does not apply to names.
+    await client({ plainHttp: true, env: { HTTP_PROXY: proxy.url, NO_PROXY: '127.0.0.0/8' } }).ping(viaProxyName(regs.open.host));
+    expect(proxy.targets).toEqual([viaProxyName(regs.open.host)]);
   });
 });
 
