@@ -6,7 +6,10 @@ import { ErrorCodes, RulesctlError } from '../errors.js';
 export interface AtomicWriteOptions {
   /** Final file mode, applied to the temp file before the rename (default 0644). */
   mode?: number;
-  /** Create the parent with this mode when missing; with `tightenDir`, also chmod a looser one. */
+  /**
+   * Create the parent with this mode when missing; with `tightenDir`, also chmod a looser one,
+   * unless it is shared by design (sticky or world-writable, such as /tmp): that is left as it is.
+   */
   dirMode?: number;
   tightenDir?: boolean;
   signal?: AbortSignal;
@@ -50,5 +53,6 @@ async function ensureDir(dir: string, opts: AtomicWriteOptions): Promise<void> {
   await mkdir(dir, { recursive: true, mode: opts.dirMode });
   if (!opts.tightenDir) return;
   const st = await stat(dir);
-  if ((st.mode & 0o777 & ~opts.dirMode) !== 0) await chmod(dir, opts.dirMode);
+  const shared = (st.mode & 0o1000) !== 0 || (st.mode & 0o002) !== 0;
+  if (!shared && (st.mode & 0o777 & ~opts.dirMode) !== 0) await chmod(dir, opts.dirMode);
 }

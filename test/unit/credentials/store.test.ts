@@ -72,6 +72,18 @@ describe('login and logout', () => {
     expect(Object.keys(doc.auths as object)).toContain('https://ghcr.example.com');
   });
 
+  it('leaves a shared directory (sticky, world-writable: /tmp) as it is; the file is still 0600', async () => {
+    for (const m of [0o1777, 0o777]) {
+      const shared = join(dir, `shared-${m.toString(8)}`);
+      await mkdir(shared);
+      await chmod(shared, m);
+      const path = join(shared, 'config.json');
+      await openCredentialFile(path, { env: {} }).login('localhost:5000', { kind: 'basic', username: 'alice', password: 's3cret' });
+      expect((await stat(shared)).mode & 0o7777).toBe(m);
+      expect(await modeOf(path)).toBe(0o600);
+    }
+  });
+
   it('writes Docker Hub under https://index.docker.io/v1/ and replaces alias keys', async () => {
     const path = join(dir, 'config.json');
     await writeFile(path, JSON.stringify({ auths: { 'registry-1.docker.io': { auth: 'b2xkOm9sZA==' }, 'https://ghcr.io': { auth: 'b2xkOm9sZA==' } } }));
