@@ -2,8 +2,8 @@ import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { flagsOf, type FlagCommand } from '../config/definitions.js';
-import { readConfigFile } from '../config/file.js';
-import { resolveSettings, type ResolvedSettings } from '../config/load.js';
+import { readConfigFile, type ConfigFileResult } from '../config/file.js';
+import { fileErrorsByKey, resolveSettings, type ResolvedSettings } from '../config/load.js';
 import { defaultCacheDir } from '../index/cache.js';
 import { chooseIndexes, type IndexChoice } from '../install/indexes.js';
 import type { Runtime } from './runtime.js';
@@ -23,17 +23,14 @@ function attributeOf(flag: string): string {
 
 /**
  * Loads falcoctl.yaml (`--config`), the `FALCOCTL_*` environment and the command's explicit flags
- * into settings with provenance (flags > env > file > defaults). Config warnings are logged; config
- * errors fail the command once, with every dotted key.
+ * into settings with provenance (flags > env > file > defaults). Config warnings are logged. A bad
+ * value fails only the commands that read its key, when they read it (falcoctl reads per command,
+ * so a bad `artifact.follow.every` must not stop `artifact install`); a file that cannot be read as
+ * a whole (invalid YAML) fails every command at once.
  */
 export async function loadSettings(rt: Runtime, cmd: Command, command?: FlagCommand): Promise<ResolvedSettings> {
   const file = await readConfigFile(rt.globals.config, { signal: rt.io.signal });
   for (const w of file.warnings) rt.logger.warn(`${rt.globals.config}: ${w}`);
-  if (file.errors.length > 0) {
-    throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `invalid config file "${rt.globals.config}":\n  ${file.errors.join('\n  ')}`, {
-      hint: 'Fix the keys above, or point --config at another file.',
-    });
-  }
   const flags: Record<string, unknown> = {};
   if (command) {
     const opts = cmd.opts() as Record<string, unknown>;
@@ -45,7 +42,23 @@ export async function loadSettings(rt: Runtime, cmd: Command, command?: FlagComm
       }
     }
   }
-  return resolveSettings({ flags, env: rt.io.env, fileConfig: file.config, home: homeOf(rt) });
+  return settingsWithFile(rt, file, { flags });
+}
+
+/**
+ * Settings over an already read falcoctl.yaml (see loadSettings). @throws ERR_INVALID_CONFIG
+ * when the file has a problem that names no setting.
+ */
+export function settingsWithFile(rt: Runtime, file: ConfigFileResult, opts: { flags?: Record<string, unknown>; keys?: readonly string[] } = {}): ResolvedSettings {
+  const { byKey, general } = fileErrorsByKey(file.errors);
+  if (general.length > 0) {
+    throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `invalid config file "${rt.globals.config}":\n  ${file.errors.join('\n  ')}`, {
+      hint: 'Fix the keys above, or point --config at another file.',
+    });
+  }
+  return resolveSettings({
+    ...opts, env: rt.io.env, fileConfig: file.config, fileErrors: byKey, filePath: rt.globals.config, home: homeOf(rt),
+  });
 }
 
 /** The indexes the `artifact` commands read (src/install/indexes.ts), from settings and $HOME. */

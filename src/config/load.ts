@@ -15,6 +15,13 @@ export interface ResolveSettingsInput {
   /** The environment, injected (the library never reads process.env). */
   env: Env;
   fileConfig?: WrittenConfig;
+  /**
+   * Problems with falcoctl.yaml values, by key (`fileErrorsByKey`): such a key counts as set in the
+   * file, and `get` of it throws, so only the commands that read it fail (falcoctl reads per command).
+   */
+  fileErrors?: ReadonlyMap<SettingKey, string>;
+  /** The config file, named in the message of a bad file value. */
+  filePath?: string;
   /** Limit resolution to these keys (others throw on get); default all. */
   keys?: readonly string[];
   /** Home directory, for defaults such as `~/.docker/config.json`. */
@@ -30,7 +37,7 @@ export interface ResolvedSetting {
   flag?: string;
   /** Set when the value came from a fallback key (install's assets dir, see definitions). */
   via?: string;
-  /** A problem with the flag/env value; `value` is then the default. */
+  /** A problem with the flag/env/file value; `value` is then the default. */
   error?: string;
 }
 
@@ -39,7 +46,10 @@ export interface ResolvedSettings {
   get(key: string): unknown;
   sourceOf(key: string): SettingSource;
   all(): ResolvedSetting[];
-  /** Problems with env/flag values, secret-free; `get` of such a key throws. */
+  /**
+   * Problems with flag/env values, secret-free; `get` of such a key throws. Bad file values are
+   * not listed: `get` of their key throws (a command fails only on the keys it reads).
+   */
   errors: string[];
 }
 
@@ -71,6 +81,12 @@ export function resolveSettings(input: ResolveSettingsInput): ResolvedSettings {
   return {
     get: ((k: string) => {
       const r = lookup(k);
+      if (r.error !== undefined && r.source === 'file') {
+        throw new RulesctlError(ErrorCodes.INVALID_CONFIG, `invalid config file "${input.filePath ?? 'falcoctl.yaml'}":\n  ${r.error}`, {
+          hint: 'Fix the keys above, or point --config at another file.',
+          details: { key: r.key, source: r.source },
+        });
+      }
       if (r.error !== undefined) {
         throw new RulesctlError(ErrorCodes.INVALID_CONFIG, r.error, {
           hint: r.source === 'flag' ? `fix the value of ${r.flag ?? 'the flag'}` : `fix or unset ${r.env}`,
@@ -81,7 +97,7 @@ export function resolveSettings(input: ResolveSettingsInput): ResolvedSettings {
     }) as ResolvedSettings['get'],
     sourceOf: (k) => lookup(k).source,
     all: () => [...resolved.values()],
-    errors: [...resolved.values()].flatMap((r) => (r.error === undefined ? [] : [r.error])),
+    errors: [...resolved.values()].flatMap((r) => (r.error === undefined || r.source === 'file' ? [] : [r.error])),
   };
 }
 
@@ -110,10 +126,31 @@ function resolveOne(key: SettingKey, flags: Map<SettingKey, unknown>, input: Res
     return { ...base, ...via, value: dflt(), source: 'env', error };
   }
   for (const k of fallback === undefined ? [key] : [key, fallback]) {
+    const via = k === key ? {} : { via: k };
+    const error = input.fileErrors?.get(k);
+    if (error !== undefined) return { ...base, ...via, value: dflt(), source: 'file', error };
     const fileConfig = input.fileConfig as Record<string, unknown> | undefined;
-    if (fileConfig !== undefined && k in fileConfig) {
-      return { ...base, ...(k === key ? {} : { via: k }), value: fileConfig[k], source: 'file' };
-    }
+    if (fileConfig !== undefined && k in fileConfig) return { ...base, ...via, value: fileConfig[k], source: 'file' };
   }
   return { ...base, value: dflt(), source: 'default' };
+}
+
+/**
+ * Sorts the `<dotted key>: <problem>` errors of a falcoctl.yaml (src/config/file.ts) by the setting
+ * they concern: a key's own (`artifact.follow.every: …`, `registry.auth.basic[0]…`) or a block's
+ * (`artifact.follow: expected a mapping`, every key under it). What names no setting (invalid YAML,
+ * a top level that is not a mapping) is `general`: it concerns every command.
+ */
+export function fileErrorsByKey(errors: readonly string[]): { byKey: Map<SettingKey, string>; general: string[] } {
+  const byKey = new Map<SettingKey, string>();
+  const general: string[] = [];
+  const all = Object.keys(SETTINGS) as SettingKey[];
+  for (const e of errors) {
+    const path = /^([A-Za-z0-9_.-]+)(?=[:[])/.exec(e)?.[1]?.toLowerCase();
+    const own = path === undefined ? undefined : canonicalKey(path);
+    const keys = own !== undefined ? [own] : path === undefined ? [] : all.filter((k) => k.toLowerCase().startsWith(`${path}.`));
+    if (keys.length === 0) general.push(e);
+    for (const k of keys) byKey.set(k, byKey.has(k) ? `${byKey.get(k)!}\n  ${e}` : e);
+  }
+  return { byKey, general };
 }

@@ -1,11 +1,10 @@
 import { Command } from 'commander';
 import { readConfigFile, updateConfigFile } from '../../../config/file.js';
-import { resolveSettings } from '../../../config/load.js';
 import { addIndex, defaultCacheDir } from '../../../index/cache.js';
 import type { IndexConfigEntry } from '../../../index/indexes-config.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { homeOf } from '../../settings-context.js';
+import { homeOf, settingsWithFile } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { printResult } from '../../output/print.js';
 import type { Runtime } from '../../runtime.js';
@@ -34,7 +33,7 @@ export async function editConfigIndexes(rt: Runtime, edit: (list: IndexListEntry
     rt.logger.info('No config file: the index list is kept in indexes.yaml only', { config: path });
     return false;
   }
-  const current = resolveSettings({ env: rt.io.env, fileConfig: file.config, keys: ['indexes'], home: homeOf(rt) }).get('indexes');
+  const current = settingsWithFile(rt, file, { keys: ['indexes'] }).get('indexes');
   const next = edit(current.map((i) => ({ name: i.name, url: i.url, ...(i.backend ? { backend: i.backend } : {}) })));
   if (next === undefined) return false;
   await updateConfigFile(path, 'indexes', next, { signal: rt.io.signal });
