@@ -1,4 +1,5 @@
 import { defaultDockerConfigPath } from '../oci/auth/credentials/paths.js';
+import { redactUrl } from '../oci/auth/redact.js';
 import { formatGoDuration } from './duration.js';
 import { COMMA_LIST, SEMICOLON_LIST, boolean, duration, httpUrl, oneOf, path, string, stringList } from './parsers.js';
 import type { Parser } from './parsers.js';
@@ -77,6 +78,8 @@ export const SETTINGS = {
     key: 'indexes', default: [DEFAULT_INDEX], parse: indexes,
     description: 'Indexes to search and resolve names in; env form `name,url;…` (no backend).',
     format: (v) => v.map((i) => `${i.name}=${i.url}`).join(', '),
+    // An index URL can carry a token (`?token=`, `user:pass@`): shown redacted, as every URL we print.
+    redact: (v) => v.map((i) => ({ ...i, url: redactUrl(i.url) })),
   }),
   'registry.creds.config': setting<string>({
     key: 'registry.creds.config', default: defaultCredsConfigPath, parse: path,

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Dispatcher } from 'undici';
 import { ErrorCodes, RulesctlError } from '../errors.js';
+import { redactUrl } from '../oci/auth/redact.js';
 
 /** The backends rulesctl implements. falcoctl's `gcs` and `s3` are refused as unsupported. */
 export type IndexBackend = 'http' | 'file';
@@ -150,7 +151,7 @@ async function fetchHttp(start: string, opts: FetchIndexOptions): Promise<FetchI
     }
     return { notModified: false, text: await res.text(), validators };
   }
-  throw new RulesctlError(ErrorCodes.TOO_MANY_REDIRECTS, `cannot fetch index: more than ${MAX_REDIRECTS} redirects from ${start}`);
+  throw new RulesctlError(ErrorCodes.TOO_MANY_REDIRECTS, `cannot fetch index: more than ${MAX_REDIRECTS} redirects from ${redactUrl(start)}`);
 }
 
 async function fetchFile(url: string, signal: AbortSignal | undefined): Promise<FetchIndexResult> {

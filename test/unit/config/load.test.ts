@@ -108,6 +108,14 @@ describe('renderSettings', () => {
     expect(text.split('\n')[0]).toMatch(/^KEY +VALUE +SOURCE$/);
   });
 
+  it('shows index URLs without their userinfo or token query', () => {
+    const s = resolveSettings({ env: { FALCOCTL_INDEXES: 'mine,https://bot:PASSW0RD@raw.example.com/i.yaml?token=GHTOKEN' }, home: '/home/u' });
+    const text = renderSettings(s, 'text');
+    expect(text).toMatch(/^indexes +mine=https:\/\/\*\*\*@raw\.example\.com\/i\.yaml\?token=\*\*\* +env FALCOCTL_INDEXES$/m);
+    expect(text).not.toMatch(/PASSW0RD|GHTOKEN/);
+    expect(renderSettings(s, 'json')).not.toMatch(/PASSW0RD|GHTOKEN/);
+  });
+
   it('renders JSON rows with redacted secrets', () => {
     const rows = JSON.parse(renderSettings(settings, 'json')) as { key: string; value: unknown; source: string }[];
     expect(rows.find((r) => r.key === 'registry.auth.basic')).toMatchObject({
