@@ -2,10 +2,11 @@ import { Command } from 'commander';
 import { parseReference } from '../../../oci/reference.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
-import { createRegistryAccess } from '../../context.js';
+import { createRegistryAccess, type RegistryAccess } from '../../context.js';
 import { indexChoiceFor, loadSettings } from '../../settings-context.js';
 import { addOutputOption } from '../../options/output.js';
 import { formatTable, printResult } from '../../output/print.js';
+import type { Runtime } from '../../runtime.js';
 
 export interface InfoRow {
   ref: string;
@@ -15,7 +16,8 @@ export interface InfoRow {
 /**
  * `rulesctl artifact info REF...` (spec §6, §7.5): a full reference loses its tag; a name is
  * looked up in the index as typed (no tag parsing, so `falco-rules:5` is not found and skipped
- * with a warning). Tags come from the registry, `*.sig` dropped. The table prints only with rows.
+ * with a warning). Tags come from the registry, `*.sig` dropped; a repository that cannot be
+ * listed is skipped with a warning. The table prints only with rows.
  */
 export function infoCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('info')
@@ -43,13 +45,29 @@ export function infoCommand(io: CliIO, action: ActionWrapper): Command {
           }
           repo = { registry: entry.registry, repository: entry.repository };
         }
-        const target = await access.targets(repo);
-        const tags = (await target.listTags!({ signal: rt.io.signal })).filter((t) => !t.endsWith('.sig'));
-        rows.push({ ref: `${repo.registry}/${repo.repository}`, tags });
+        const ref = `${repo.registry}/${repo.repository}`;
+        const tags = await listTags(rt, access, repo);
+        if (tags === undefined) continue;
+        rows.push({ ref, tags: tags.filter((t) => !t.endsWith('.sig')) });
       }
     } finally {
       await access.close();
     }
     printResult(rt.io.stdout, rt.output, rows, (list) => (list.length === 0 ? '' : formatTable(['REF', 'TAGS'], list.map((r) => [r.ref, r.tags.join(', ')]))));
   }));
+}
+
+/**
+ * The repository's tags, or undefined after falcoctl's warning (cmd/artifact/info/info.go: one
+ * repository that cannot be listed is skipped, the others are printed). Cancellation still throws.
+ */
+async function listTags(rt: Runtime, access: RegistryAccess, repo: { registry: string; repository: string }): Promise<string[] | undefined> {
+  try {
+    const target = await access.targets(repo);
+    return await target.listTags!({ signal: rt.io.signal });
+  } catch (err) {
+    if (rt.io.signal.aborted) throw err;
+    rt.logger.warn('Cannot retrieve tags from', { ref: `${repo.registry}/${repo.repository}`, reason: err instanceof Error ? err.message : String(err) });
+    return undefined;
+  }
 }
