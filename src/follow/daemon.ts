@@ -32,6 +32,8 @@ export interface PlacementGuard {
 export interface PlacementGuardOptions {
   /** The daemon's stop signal: exclusive sections not yet started are refused once it aborts. */
   signal?: AbortSignal;
+  /** Runs at the start of each exclusive section, on its turn; when it throws, `fn` does not run. */
+  before?: () => Promise<void>;
 }
 
 export function createPlacementGuard(opts: PlacementGuardOptions = {}): PlacementGuard {
@@ -48,8 +50,9 @@ export function createPlacementGuard(opts: PlacementGuardOptions = {}): Placemen
       }
     },
     exclusive(fn) {
-      const mine = turn.then(() => {
+      const mine = turn.then(async () => {
         if (opts.signal?.aborted) throw new RulesctlError(ErrorCodes.ABORTED, 'stopping: the file swap was not started');
+        await opts.before?.();
         return fn();
       });
       turn = mine.catch(() => {});
@@ -90,6 +93,11 @@ export interface DaemonOptions {
   cleanDirs?: string[];
   /** How long to wait for followers after the signal (falcoctl: 5 s). In-flight placements always finish. */
   shutdownTimeoutMs?: number;
+  /**
+   * Runs on each swap's turn before any file moves (e.g. `healthyBeforeSwap`); when it throws, the
+   * swap does not happen and the update fails with its error (retried, not a refusal).
+   */
+  checkBeforeSwap?: () => Promise<void>;
 }
 
 export interface DaemonResult {
@@ -109,7 +117,7 @@ export const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =
 export async function runDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const now = opts.now ?? Date.now;
   const loops = new AbortController();
-  const guard = createPlacementGuard({ signal: loops.signal });
+  const guard = createPlacementGuard({ signal: loops.signal, ...(opts.checkBeforeSwap ? { before: opts.checkBeforeSwap } : {}) });
   const followers: Promise<void>[] = [];
   for (const dir of opts.cleanDirs ?? []) {
     const removed = await cleanStaleStaging(dir);

@@ -5,7 +5,7 @@ import { nullLogger, type Logger } from '../log.js';
 
 /**
  * Client for Falco's embedded web server (falcoctl.md §11 "Startup", "Falco web server"):
- * `/versions` read once before following, `/healthz` after a rules swap.
+ * `/versions` read before following, `/healthz` before and after a rules swap.
  */
 
 export interface HttpResponse {
@@ -112,18 +112,64 @@ function versionsError(code: (typeof ErrorCodes)[keyof typeof ErrorCodes], reaso
   });
 }
 
+/** Falco's health as `/healthz` shows it. */
+export interface FalcoHealth {
+  healthy: boolean;
+  reason?: string;
+  /** No answer because the connection was refused or reset: the web server is down, as while Falco restarts. */
+  restarting?: boolean;
+}
+
+const RESTARTING_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
+
 /**
  * One GET of Falco's `/healthz` (default `http://localhost:8765/healthz`): healthy when it answers
  * 200 with `{"status":"ok"}`. Never throws for an unhealthy or unreachable Falco; `reason` says why.
  */
-export async function checkFalcoHealth(url: string, opts: { get?: HttpGet; signal?: AbortSignal } = {}): Promise<{ healthy: boolean; reason?: string }> {
+export async function checkFalcoHealth(url: string, opts: { get?: HttpGet; signal?: AbortSignal } = {}): Promise<FalcoHealth> {
   try {
     const res = await (opts.get ?? undiciGet)(url, { signal: opts.signal });
     if (res.status !== 200) return { healthy: false, reason: `HTTP ${res.status}` };
     const body = JSON.parse(res.body) as { status?: unknown };
     return body.status === 'ok' ? { healthy: true } : { healthy: false, reason: `status ${JSON.stringify(body.status)}` };
   } catch (err) {
-    return { healthy: false, reason: (err as Error).message };
+    const restarting = RESTARTING_CODES.has(String((err as { code?: unknown }).code));
+    return { healthy: false, reason: (err as Error).message, ...(restarting ? { restarting } : {}) };
+  }
+}
+
+export interface HealthWaitOptions {
+  /** How long to wait for a healthy answer (the follow daemon uses its `--timeout`). */
+  timeoutMs: number;
+  /** Pause between probes (default 500 ms). */
+  pollMs?: number;
+  /** Answers in a row that are not healthy (an HTTP error, a bad body, a timeout) that end the wait (default 3). */
+  unhealthyAnswers?: number;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/**
+ * Probes until Falco is healthy, for the check after a swap. Falco restarts in-process to load new
+ * rules and its web server is down meanwhile (falcoctl.md §11 "Falco reload"), so a refused or reset
+ * connection (`restarting`) only means "not yet" until `timeoutMs`; answers that are not healthy end
+ * the wait after `unhealthyAnswers` in a row. Returns the last health seen; never throws.
+ */
+export async function waitForFalcoHealth(probe: () => Promise<FalcoHealth>, opts: HealthWaitOptions): Promise<FalcoHealth> {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? ((ms: number) => delay(ms));
+  const pollMs = opts.pollMs ?? 500;
+  const start = now();
+  let answers = 0;
+  for (;;) {
+    const health = await probe();
+    if (health.healthy) return health;
+    answers = health.restarting ? 0 : answers + 1;
+    if (answers >= (opts.unhealthyAnswers ?? 3)) return health;
+    if (now() + pollMs - start > opts.timeoutMs) {
+      return { ...health, reason: `${health.reason ?? 'unknown reason'} (no healthy answer within ${opts.timeoutMs} ms)` };
+    }
+    await sleep(pollMs);
   }
 }
 

@@ -7,12 +7,13 @@ import type { Logger } from '../log.js';
 import { hostPlatform } from '../oci/platform.js';
 import type { TargetFactory } from '../oci/targets.js';
 import { runDaemon, type DaemonResult, type FollowedRef } from './daemon.js';
-import { checkFalcoHealth } from './falco-client.js';
+import { checkFalcoHealth, waitForFalcoHealth, type FalcoHealth } from './falco-client.js';
 import { readFalcoInfo, type FalcoInfo } from './falco-info.js';
 import { startFollowServer, type FollowServer } from './http-server.js';
 import { createLiveness } from './liveness.js';
 import { createFollowMetrics, type FollowMetrics } from './metrics.js';
 import { sendReloadSignal } from './reload.js';
+import { healthyBeforeSwap } from './swap.js';
 import { resolveFollowTargets, type FollowTarget } from './refs.js';
 import type { Schedule, StartupBehavior } from './schedule.js';
 import { readState, statePath, writeState } from '../install/state.js';
@@ -27,6 +28,7 @@ export interface FollowArtifactsOptions {
   startupBehavior: StartupBehavior;
   /** Falco's `/versions`, read once at start (retried until `timeoutMs`). */
   falcoVersionsUrl: string;
+  /** How long to wait for Falco's web server: `/versions` at start, a healthy `/healthz` after a swap. */
   timeoutMs: number;
   dirs: Record<ArtifactType, string>;
   stateDir: string;
@@ -41,7 +43,10 @@ export interface FollowArtifactsOptions {
   proxyEnv?: Record<string, string | undefined>;
   /** host:port serving /healthz and /metrics. */
   listen?: string;
-  /** Falco's /healthz, checked `settleMs` after each swap (rollback when unhealthy). */
+  /**
+   * Falco's /healthz: checked before each swap (unhealthy: no swap, retried later) and from
+   * `settleMs` after it until healthy or `timeoutMs` (unhealthy: rollback).
+   */
   healthUrl?: string;
   settleMs?: number;
   /** Signal sent to the pid in `pidFile` after each swap. */
@@ -79,10 +84,16 @@ export async function followArtifacts(opts: FollowArtifactsOptions): Promise<Dae
       refs, stateDir: opts.stateDir, schedule: opts.schedule, startupBehavior: opts.startupBehavior, signal, log, metrics, liveness,
       // Staging files a killed run left: next to installed files, and next to the state files.
       cleanDirs: [...new Set([...Object.values(opts.dirs), join(opts.stateDir, '.falcoctl', 'artifact-state')])],
+      ...(opts.healthUrl ? { checkBeforeSwap: healthyBeforeSwap(healthProbe(opts.healthUrl)) } : {}),
     });
   } finally {
     await server?.close();
   }
+}
+
+/** One GET of `/healthz`; not the shutdown signal: a SIGTERM during a check must not turn a good update into a rollback. */
+function healthProbe(url: string): () => Promise<FalcoHealth> {
+  return () => checkFalcoHealth(url, { signal: AbortSignal.timeout(10_000) });
 }
 
 async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco: FalcoInfo, metrics: FollowMetrics): Promise<FollowedRef> {
@@ -103,8 +114,7 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
       };
     },
     ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
-    // Not the shutdown signal: a SIGTERM during the check must not turn a good update into a rollback.
-    ...(healthUrl ? { verify: () => checkFalcoHealth(healthUrl, { signal: AbortSignal.timeout(10_000) }) } : {}),
+    ...(healthUrl ? { verify: () => waitForFalcoHealth(healthProbe(healthUrl), { timeoutMs: opts.timeoutMs }) } : {}),
   });
   return {
     ref: t.ref,

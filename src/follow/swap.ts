@@ -3,12 +3,16 @@ import { ErrorCodes, RulesctlError } from '../errors.js';
 import { placeFiles, rollback, type PlaceChange, type Placement } from '../install/place.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { PlacementGuard } from './daemon.js';
+import type { FalcoHealth } from './falco-client.js';
 
 /**
  * The last step of a follow update: swap staged, already validated files into Falco's directories,
  * let Falco reload, check it is still healthy, and restore the last-good set if not
  * (registries.md §1.I item 1). Falco reloads on inotify after 100 ms of quiet, dry-runs the load,
- * then restarts after another 100 ms (falcoctl.md §11 "Falco reload"); `settleMs` covers that.
+ * then restarts after another 100 ms (falcoctl.md §11 "Falco reload"), its web server down until the
+ * new run started it again; `settleMs` covers the first part, `verify` must wait out the restart
+ * (`waitForFalcoHealth`). Whether Falco was healthy before the swap is the guard's `before` check
+ * (`healthyBeforeSwap`), so a Falco already down is not blamed on the update.
  *
  * Note: a failed hot reload leaves Falco running the old rules with a healthy `/healthz`, so this
  * check catches a Falco that dies or hangs on the new files, not rules it refused; validate first.
@@ -23,9 +27,13 @@ export interface SwapOptions {
   guard?: PlacementGuard;
   /** Optional explicit reload (e.g. `sendReloadSignal`); failures are logged, not fatal. */
   reload?: () => Promise<unknown>;
-  /** Falco's health after the swap (e.g. `checkFalcoHealth(healthzUrl)`); omitted = not checked. */
-  verify?: () => Promise<{ healthy: boolean; reason?: string }>;
-  /** Wait between the swap and the health check (default 1000 ms). */
+  /**
+   * Falco's health after the swap, once Falco restarted (e.g. `waitForFalcoHealth` over
+   * `checkFalcoHealth(healthzUrl)`); unhealthy = roll back. Asked again after a rollback, to log
+   * whether Falco recovered. Omitted = not checked.
+   */
+  verify?: () => Promise<FalcoHealth>;
+  /** Wait between the swap (or the rollback) and the health check (default 1000 ms). */
   settleMs?: number;
   sleep?: (ms: number) => Promise<void>;
   log?: Logger;
@@ -38,7 +46,8 @@ export interface SwapResult {
 
 /**
  * Places `changes` atomically, reloads, verifies. On an unhealthy Falco it rolls back, reloads
- * again and throws ERR_INVALID_RULES naming the reason. Never aborted midway.
+ * again, waits for Falco to recover (logged) and throws ERR_INVALID_RULES naming the reason. Never
+ * aborted midway.
  */
 export async function swapRules(changes: PlaceChange[], opts: SwapOptions): Promise<SwapResult> {
   const run = <T>(fn: () => Promise<T>) => (opts.guard ? opts.guard.exclusive(fn) : fn());
@@ -55,12 +64,36 @@ export async function swapRules(changes: PlaceChange[], opts: SwapOptions): Prom
     log.error('Falco is unhealthy after the update, restoring the previous files', { followerName: opts.ref, reason: health.reason });
     await rollback(placement);
     await reloadFalco(opts, log);
+    await sleep(opts.settleMs ?? 1000);
+    logRecovery(await opts.verify(), opts, log);
     throw new RulesctlError(
       ErrorCodes.INVALID_RULES,
       `Falco became unhealthy after the update (${health.reason ?? 'unknown reason'}); the previous files were restored`,
       { details: { files: changes.map((c) => c.target), reason: health.reason } },
     );
   });
+}
+
+/**
+ * The check before a swap, for the guard's `before`: Falco must be healthy before its files change,
+ * so that a Falco already down or restarting is not blamed on the update. One probe; when it fails,
+ * throws ERR_NETWORK (nothing placed; the update is tried again at a later check).
+ */
+export function healthyBeforeSwap(probe: () => Promise<FalcoHealth>): () => Promise<void> {
+  return async () => {
+    const health = await probe();
+    if (health.healthy) return;
+    throw new RulesctlError(
+      ErrorCodes.NETWORK,
+      `Falco is not healthy before the update (${health.reason ?? 'unknown reason'}); no file was changed`,
+      { hint: 'the update is tried again at a later check; check Falco\'s logs', details: { reason: health.reason } },
+    );
+  };
+}
+
+function logRecovery(health: FalcoHealth, opts: SwapOptions, log: Logger): void {
+  if (health.healthy) log.info('Falco is healthy with the previous files', { followerName: opts.ref });
+  else log.error('Falco is still unhealthy with the previous files', { followerName: opts.ref, reason: health.reason });
 }
 
 async function reloadFalco(opts: SwapOptions, log: Logger): Promise<void> {

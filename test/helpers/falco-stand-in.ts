@@ -12,6 +12,7 @@ import yaml from 'js-yaml';
  * - the rules watcher: watches the configured rules files and directories as Falco does (a file by
  *   its inode, see `startWatchers`), and after `debounceMs` (100) without events "reloads": reads every file (`.yaml`/`.yml` only in directories), parses it
  *   as YAML and checks its structure, recording every read and every reload; `reload()` is SIGHUP;
+ * - `restartDownMs`: the web server is down for a while after each reload, as during Falco's restart;
  * - `hammer`: reads the files every few ms and records any read that is not a whole valid file, so a
  *   test can assert that no read ever saw a partial file.
  */
@@ -70,6 +71,11 @@ export interface FalcoStandInOptions {
   rulesFiles?: string[];
   debounceMs?: number;
   hammer?: HammerOptions;
+  /**
+   * After each reload the web server is down (connection refused) this long, as Falco's in-process
+   * restart stops it and starts it again only once the new rules are loaded. Default 0: always up.
+   */
+  restartDownMs?: number;
 }
 
 export interface FalcoStandIn {
@@ -179,7 +185,19 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${port}`;
+  let closed = false;
+  let restarts = Promise.resolve();
+  const restartServer = (downMs: number) => {
+    restarts = restarts.then(async () => {
+      if (closed) return;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      if (!closed) await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    });
+  };
 
   const doReload = (trigger: Reload['trigger']): Reload => {
     const reads = currentFiles(rulesFiles).map((f) => readRules(f));
@@ -187,6 +205,7 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
     self.reads.push(...reads);
     const r: Reload = { at: Date.now(), trigger, ok: reads.every((x) => x.ok), reads };
     self.reloads.push(r);
+    if (opts.restartDownMs) restartServer(opts.restartDownMs);
     for (const w of [...waiters]) {
       if (w.pred(r)) {
         waiters.splice(waiters.indexOf(w), 1);
@@ -229,6 +248,9 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
     close: async () => {
       await self.stopHammer();
       watchers.close();
+      closed = true;
+      await restarts;
+      if (!server.listening) return;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

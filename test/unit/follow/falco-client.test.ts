@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkFalcoHealth, fetchFalcoVersions, healthzUrlFor, versionsBackoff, type HttpGet } from '../../../src/follow/falco-client.js';
+import { checkFalcoHealth, fetchFalcoVersions, healthzUrlFor, versionsBackoff, waitForFalcoHealth, type HttpGet } from '../../../src/follow/falco-client.js';
 import { parseSignalName, sendReloadSignal } from '../../../src/follow/reload.js';
 
 function fakeTime() {
@@ -62,6 +62,47 @@ describe('checkFalcoHealth', () => {
     expect(await checkFalcoHealth('x', { get: async () => ({ status: 503, body: '' }) })).toEqual({ healthy: false, reason: 'HTTP 503' });
     expect((await checkFalcoHealth('x', { get: async () => { throw new Error('down'); } })).healthy).toBe(false);
     expect(healthzUrlFor('http://localhost:8765/versions')).toBe('http://localhost:8765/healthz');
+  });
+});
+
+describe('waitForFalcoHealth', () => {
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8765'), { code: 'ECONNREFUSED' });
+  /** A probe over checkFalcoHealth whose GET plays `answers` in turn (the last one repeats). */
+  function falco(answers: (number | 'refused')[]) {
+    let i = 0;
+    const get: HttpGet = async () => {
+      const a = answers[Math.min(i++, answers.length - 1)]!;
+      if (a === 'refused') throw refused();
+      return { status: a, body: a === 200 ? '{"status": "ok"}' : '{"status": "error"}' };
+    };
+    return { probe: () => checkFalcoHealth('http://localhost:8765/healthz', { get }), calls: () => i };
+  }
+
+  it('reports a refused connection as restarting', async () => {
+    expect(await falco(['refused']).probe()).toEqual({ healthy: false, reason: 'connect ECONNREFUSED 127.0.0.1:8765', restarting: true });
+  });
+
+  it('waits out a restart: refused connections, then healthy', async () => {
+    const time = fakeTime();
+    const f = falco(['refused', 'refused', 'refused', 200]);
+    expect(await waitForFalcoHealth(f.probe, { timeoutMs: 120_000, ...time })).toEqual({ healthy: true });
+    expect(time.sleeps).toEqual([500, 500, 500]);
+  });
+
+  it('gives up at the deadline when Falco never comes back', async () => {
+    const time = fakeTime();
+    const f = falco(['refused']);
+    const h = await waitForFalcoHealth(f.probe, { timeoutMs: 10_000, pollMs: 1000, ...time });
+    expect(h).toMatchObject({ healthy: false, restarting: true });
+    expect(h.reason).toBe('connect ECONNREFUSED 127.0.0.1:8765 (no healthy answer within 10000 ms)');
+    expect(time.sleeps).toHaveLength(10);
+  });
+
+  it('stops early after repeated unhealthy answers, counting only answers in a row', async () => {
+    const time = fakeTime();
+    const f = falco([500, 500, 'refused', 500, 500, 500, 200]);
+    expect(await waitForFalcoHealth(f.probe, { timeoutMs: 120_000, ...time })).toEqual({ healthy: false, reason: 'HTTP 500' });
+    expect(f.calls()).toBe(6);
   });
 });
 

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPlacementGuard } from '../../../src/follow/daemon.js';
-import { swapRules } from '../../../src/follow/swap.js';
+import { healthyBeforeSwap, swapRules } from '../../../src/follow/swap.js';
 import { writeStaged } from '../../../src/install/place.js';
 import { memoryLogger } from '../../../src/log.js';
 
@@ -97,5 +97,39 @@ describe('swapRules', () => {
     expect(await b).toMatchObject({ code: 'ERR_INVALID_RULES' });
     expect(await readFile(t, 'utf8')).toBe('A2');
     expect(guard.active).toBe(0);
+  });
+
+  it('does not swap when Falco is already unhealthy before the swap, and does not blame the update', async () => {
+    const t = join(dir, 'falco_rules.yaml');
+    await writeFile(t, 'old');
+    const steps: string[] = [];
+    const guard = createPlacementGuard({ before: healthyBeforeSwap(async () => ({ healthy: false, reason: 'connect ECONNREFUSED', restarting: true })) });
+    const change = await stage(t, 'new');
+    const err = await swapRules([change], {
+      lastGoodDir: join(dir, 'last-good'),
+      guard,
+      reload: async () => void steps.push('reload'),
+      verify: async () => (steps.push('verify'), { healthy: false }),
+      sleep: async () => {},
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_NETWORK' });
+    expect((err as Error).message).toBe('Falco is not healthy before the update (connect ECONNREFUSED); no file was changed');
+    expect(await readFile(t, 'utf8')).toBe('old');
+    expect(steps).toEqual([]);
+    expect(await readFile(change.staged, 'utf8')).toBe('new');
+  });
+
+  it('keeps an update while Falco restarts, and logs whether Falco recovered after a rollback', async () => {
+    const t = join(dir, 'falco_rules.yaml');
+    await writeFile(t, 'old');
+    const answers = [{ healthy: false, reason: 'HTTP 500' }, { healthy: true }];
+    const log = memoryLogger();
+    await expect(swapRules([await stage(t, 'new')], {
+      lastGoodDir: join(dir, 'last-good'), verify: async () => answers.shift()!, sleep: async () => {}, log,
+    })).rejects.toMatchObject({ code: 'ERR_INVALID_RULES' });
+    expect(await readFile(t, 'utf8')).toBe('old');
+    expect(log.records.map((r) => r.msg)).toEqual([
+      'Rules files placed', 'Falco is unhealthy after the update, restoring the previous files', 'Falco is healthy with the previous files',
+    ]);
   });
 });

@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { follow } from '../../../src/api/index.js';
+import { readState } from '../../../src/install/state.js';
+import { memoryLogger } from '../../../src/log.js';
+import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';
+import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
+import { followDirs, pushRules, rules, sha } from './_follow.js';
+
+/**
+ * Falco's health around a follow swap, through the library's follow() (src/follow/run.ts wiring):
+ * Falco's web server is down while it restarts to load new rules, and may be down before a swap.
+ */
+
+let falco: FalcoStandIn | undefined;
+afterEach(async () => {
+  await falco?.close();
+  falco = undefined;
+});
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await delay(25);
+  }
+}
+
+describe('artifact follow health check', () => {
+  it('keeps a good update while Falco restarts, and does not swap while Falco is already unhealthy', async () => {
+    const open = getRegistries().open;
+    const repo = uniqueRepo('follow/health');
+    const ref = `${open.host}/${repo}:1`;
+    const d = followDirs();
+    const target = join(d.rules, 'falco_rules.yaml');
+    // Audit 04: the probe after the swap lands while the web server is down for the restart.
+    falco = await startFalcoStandIn({ rulesFiles: [d.rules], restartDownMs: 1500 });
+    const stand = falco;
+    const log = memoryLogger();
+    const ctrl = new AbortController();
+    const digests = [await pushRules(open.host, repo, '1', rules('v1', 3))];
+    const running = follow([ref], {
+      everyMs: 200, startupBehavior: 'immediate', falcoVersionsUrl: falco.versionsUrl, healthUrl: falco.healthzUrl,
+      settleMs: 300, timeoutMs: 20_000, rulesfilesDir: d.rules, stateDir: d.state, tmpDir: d.tmp,
+      allowedTypes: ['rulesfile'], plainHttp: true, env: {}, home: d.home, logger: log, signal: ctrl.signal,
+    });
+    try {
+      await until(async () => (await readState(d.state, ref))?.digest === digests[0], 'v1 installed');
+      digests.push(await pushRules(open.host, repo, '1', rules('v2', 3)));
+      await until(async () => (await readState(d.state, ref))?.digest === digests[1], 'v2 installed');
+      expect(await readFile(target, 'utf8')).toBe(rules('v2', 3));
+      expect(stand.reloads.some((r) => r.reads.some((x) => x.sha256 === sha(rules('v2', 3))))).toBe(true);
+
+      // Falco down before the next swap: no file changes, no rollback; the update goes through later.
+      stand.setHealthy(false);
+      const reloads = stand.reloads.length;
+      digests.push(await pushRules(open.host, repo, '1', rules('v3', 3)));
+      await until(() => log.records.some((r) => r.msg === 'Unable to update artifact' && /not healthy before the update/.test(String(r.fields.reason))), 'the refused swap');
+      expect(await readFile(target, 'utf8')).toBe(rules('v2', 3));
+      expect(stand.reloads.length).toBe(reloads);
+      stand.setHealthy(true);
+      await until(async () => (await readState(d.state, ref))?.digest === digests[2], 'v3 installed');
+      expect(await readFile(target, 'utf8')).toBe(rules('v3', 3));
+    } finally {
+      ctrl.abort();
+      await running;
+    }
+    expect(log.records.filter((r) => /restoring the previous files|Rolled back/.test(r.msg))).toEqual([]);
+  });
+});
