@@ -1,7 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
+import type { ResolvedSettings } from '../../../config/load.js';
 import { pullArtifact, type PullResult, type TargetPlatform } from '../../../artifact/pull.js';
 import { orasPullArtifact } from '../../../oci/oras-cli/pull.js';
 import { manifestReference, parseReference, type Reference } from '../../../oci/reference.js';
@@ -43,7 +44,7 @@ export function pullCommand(io: CliIO, action: ActionWrapper): Command {
   const cmd = new Command('pull')
     .description('Pull a Falco artifact from an OCI registry into a directory')
     .argument('<ref>', 'hostname/repo[:tag|@digest]')
-    .option('-o, --dest-dir <dir>', 'destination dir where to save the artifacts (default: the current directory)')
+    .option('-o, --dest-dir <dir>', 'destination dir where to save the artifacts, created if missing (default: the current directory)')
     .option('--platform <os/arch>', 'os and architecture of the artifact in OS/ARCH format (default: the host\'s)', collect)
     .option('--extract', 'unpack the layer into the destination with the safe extractor (rulesctl)', false);
   addRegistryOptions(cmd);
@@ -68,8 +69,18 @@ export function parsePullRequest(reference: string, o: Record<string, unknown>, 
 }
 
 async function runPull(rt: Runtime, cmd: Command, req: PullRequest): Promise<void> {
-  await requireDirectory(req.destDir);
   const settings = await loadSettings(rt, cmd);
+  const created = await ensureDirectory(req.destDir);
+  try {
+    await pullInto(rt, settings, req);
+  } catch (err) {
+    // As oras' file store, which creates the directory only when it writes the file.
+    if (created !== undefined) await rm(created, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function pullInto(rt: Runtime, settings: ResolvedSettings, req: PullRequest): Promise<void> {
   const progress = progressFor(rt.io.stderr, rt.globals.logFormat);
   const opts = { platform: req.platform, destDir: req.destDir, extract: req.extract, signal: rt.io.signal };
   let result: PullResult;
@@ -99,11 +110,23 @@ async function runPull(rt: Runtime, cmd: Command, req: PullRequest): Promise<voi
     `Artifact pulled\nreference: ${r.reference}\ndigest: ${r.rootDigest}\ntype: ${r.type}\n${r.files.map((f) => `file: ${f.path}`).join('\n')}`);
 }
 
-async function requireDirectory(dir: string): Promise<void> {
+/**
+ * Creates the destination like oras' file store (os.MkdirAll); refuses a path that is not a
+ * directory. Returns the first directory it created, if any.
+ */
+async function ensureDirectory(dir: string): Promise<string | undefined> {
+  let created: string | undefined;
+  let failure: string | undefined;
+  try {
+    created = await mkdir(dir, { recursive: true });
+  } catch (err) {
+    failure = (err as NodeJS.ErrnoException).code ?? 'error';
+  }
   const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new RulesctlError(ErrorCodes.IO, `cannot use directory "${dir}" as destination: it does not exist or is not a directory`, {
-      hint: `create it first (mkdir -p ${dir}) or choose another with --dest-dir`,
+  if (failure !== undefined || !info?.isDirectory()) {
+    throw new RulesctlError(ErrorCodes.IO, `cannot use directory "${dir}" as destination: ${failure ?? 'not a directory'}`, {
+      hint: 'choose another with --dest-dir',
     });
   }
+  return created;
 }
