@@ -3,6 +3,8 @@ import type { Logger } from '../log.js';
 import { createCredentialSource } from '../oci/auth/credentials/source.js';
 import type { CredentialSource } from '../oci/auth/types.js';
 import { createRegistryClient } from '../oci/registry/client.js';
+import { createDispatcher } from '../oci/registry/transport.js';
+import { fetchVia } from '../util/undici.js';
 import { createTargetFactory, type TargetFactory } from '../oci/targets.js';
 
 /** How the library API reaches registries; every field is optional. */
@@ -36,7 +38,9 @@ export interface Access {
 export function openAccess(opts: ClientOptions): Access {
   const env = opts.env ?? process.env;
   const home = opts.home ?? env.HOME ?? homedir();
-  const credentials = opts.credentials ?? createCredentialSource({ env, home, ...(opts.logger ? { logger: opts.logger } : {}) });
+  // OAuth/Google token requests take the same proxy settings as the registry requests.
+  const tokenDispatcher = opts.credentials === undefined ? createDispatcher({ env }) : undefined;
+  const credentials = opts.credentials ?? createCredentialSource({ env, home, fetch: fetchVia(tokenDispatcher), ...(opts.logger ? { logger: opts.logger } : {}) });
   const common = {
     credentials, env,
     ...(opts.logger ? { logger: opts.logger } : {}),
@@ -47,5 +51,5 @@ export function openAccess(opts: ClientOptions): Access {
   const client = createRegistryClient({ ...common, plainHttp: opts.plainHttp === true });
   const plain = createRegistryClient({ ...common, plainHttp: true });
   const targets = createTargetFactory({ client, plainHttpClient: plain, ...(opts.mirrors ? { mirrors: opts.mirrors } : {}), ...(opts.logger ? { logger: opts.logger } : {}) });
-  return { targets, close: async () => void (await Promise.all([client.close(), plain.close()])) };
+  return { targets, close: async () => void (await Promise.all([client.close(), plain.close(), tokenDispatcher?.close()])) };
 }

@@ -4,6 +4,8 @@ import { ErrorCodes, RulesctlError } from '../../errors.js';
 import type { ResolvedSettings } from '../../config/load.js';
 import type { TargetPlatform } from '../../artifact/resolve-manifest.js';
 import { createCredentialSource } from '../../oci/auth/credentials/source.js';
+import { createDispatcher } from '../../oci/registry/transport.js';
+import { fetchVia } from '../../util/undici.js';
 import type { OrasRemote } from '../../oci/oras-cli/args.js';
 import type { OrasSession } from '../../oci/oras-cli/backend.js';
 import { execaRunner } from '../../oci/oras-cli/run.js';
@@ -93,14 +95,22 @@ export function readPlatform(values: readonly string[] | string | undefined): Ta
  * config), passed to oras as `--username … --password-stdin` / `--identity-token-stdin`.
  */
 export async function orasSessionFor(rt: Runtime, settings: ResolvedSettings, opts: RegistryOptions, registry: string): Promise<OrasSession> {
-  const credentials = createCredentialSource({
-    configAuth: { basic: settings.get('registry.auth.basic'), oauth: settings.get('registry.auth.oauth') },
-    credsConfigPath: settings.get('registry.creds.config'),
-    env: rt.io.env,
-    home: homeOf(rt),
-    logger: rt.logger,
-  });
-  const cred = await credentials(registry, { signal: rt.io.signal });
+  // An OAuth token request takes the proxy from the environment, as on the native path.
+  const tokenDispatcher = createDispatcher({ env: rt.io.env });
+  let cred;
+  try {
+    const credentials = createCredentialSource({
+      configAuth: { basic: settings.get('registry.auth.basic'), oauth: settings.get('registry.auth.oauth') },
+      credsConfigPath: settings.get('registry.creds.config'),
+      env: rt.io.env,
+      home: homeOf(rt),
+      fetch: fetchVia(tokenDispatcher),
+      logger: rt.logger,
+    });
+    cred = await credentials(registry, { signal: rt.io.signal });
+  } finally {
+    await tokenDispatcher.close();
+  }
   const remote: OrasRemote = {
     ...(opts.plainHttp || settings.get('registry.plainHttp').includes(registry) ? { plainHttp: true } : {}),
     ...(opts.insecure || settings.get('registry.insecure').includes(registry) ? { insecure: true } : {}),
@@ -114,6 +124,9 @@ export async function orasSessionFor(rt: Runtime, settings: ResolvedSettings, op
   } else if (cred?.kind === 'identity-token') {
     remote.credential = { kind: 'identity-token' };
     session.secret = cred.token;
+  } else if (cred?.kind === 'bearer') {
+    // oras takes a password or a refresh token, not a registry access token (registry.auth.oauth).
+    rt.logger.warn('The oras backend cannot use the OAuth access token of this registry; oras runs without credentials (use --backend native)', { registry });
   }
   return session;
 }
