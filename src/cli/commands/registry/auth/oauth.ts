@@ -10,7 +10,11 @@ import type { Runtime } from '../../../runtime.js';
 import type { ActionWrapper } from '../../register.js';
 import { registryArgument } from './common.js';
 
-interface OAuthFlags { tokenUrl: string; clientId: string; clientSecret: string; scopes?: string; plainHttp?: boolean }
+/** `scopes`: the `--scopes` values as given (commander collects repeats), each comma-separated. */
+interface OAuthFlags { tokenUrl: string; clientId: string; clientSecret: string; scopes?: string | string[]; plainHttp?: boolean }
+
+/** pflag StringSlice (falcoctl's --scopes): a repeat appends, each value is split on commas. */
+const appendScopes = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
 /**
  * `rulesctl registry auth oauth REGISTRY` (spec falcoctl.md §6, §12): fetches a client-credentials
@@ -25,7 +29,7 @@ export function oauthCommand(io: CliIO, action: ActionWrapper): Command {
     .requiredOption('--token-url <url>', 'token endpoint of the OAuth2 provider')
     .requiredOption('--client-id <id>', 'client ID')
     .requiredOption('--client-secret <secret>', 'client secret')
-    .option('--scopes <scopes>', 'comma-separated scopes to request')
+    .option('--scopes <scopes>', 'comma-separated scopes to request, repeatable', appendScopes)
     .option('--plain-http', 'allow an http:// token URL (rulesctl only; the secret travels in clear)')
     .addHelpText('after', `
 Examples:
@@ -54,7 +58,7 @@ export function parseOAuthFlags(flags: OAuthFlags): ClientCredentialsConfig {
       hint: 'Use an https:// token URL, or add --plain-http for a local test server.',
     });
   }
-  const scopes = (flags.scopes ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const scopes = [flags.scopes ?? []].flat().flatMap((v) => v.split(',')).map((s) => s.trim()).filter((s) => s !== '');
   return { ClientID: flags.clientId, ClientSecret: flags.clientSecret, TokenURL: flags.tokenUrl, Scopes: scopes.length > 0 ? scopes : null, EndpointParams: null, AuthStyle: 0 };
 }
 
