@@ -127,8 +127,10 @@ async function getOnce(url: URL, opts: FetchIndexOptions): Promise<HttpResponse>
 
 async function fetchHttp(start: string, opts: FetchIndexOptions): Promise<FetchIndexResult> {
   let url = new URL(start);
+  // Plain HTTP only for an index whose own URL is http://: an https index is never followed down to http.
+  const allowPlainHttp = opts.allowPlainHttp === true && url.protocol === 'http:';
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    checkPlainHttp(url, opts.allowPlainHttp);
+    checkPlainHttp(url, allowPlainHttp);
     const res = await getOnce(url, opts);
     const location = header(res.headers, 'location');
     if ([301, 302, 303, 307, 308].includes(res.status) && location !== undefined) {

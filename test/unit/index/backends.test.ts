@@ -47,12 +47,14 @@ describe('fetchIndexText', () => {
     await expect(fetchIndexText({ name: 'n', url: `${server.url}/missing` }, { allowPlainHttp: true })).rejects.toThrow('cannot fetch index: 404');
   });
 
-  it('refuses a redirect from https to plain http unless allowed', async () => {
-    const httpGet = async (url: string) => url.startsWith('https:')
+  it('never follows an https index down to plain http, even with plain HTTP allowed (another index may be http://)', async () => {
+    const httpGet = async (url: string) => url.startsWith('https:') || url.endsWith('/old.yaml')
       ? { status: 301, headers: { location: 'http://example.invalid/i.yaml' }, text: async () => '', dump: async () => {} }
       : { status: 200, headers: {}, text: async () => BODY, dump: async () => {} };
     await expect(fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, { httpGet })).rejects.toMatchObject({ code: 'ERR_PLAIN_HTTP_REFUSED' });
-    expect(await fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, { httpGet, allowPlainHttp: true })).toMatchObject({ text: BODY });
+    await expect(fetchIndexText({ name: 'n', url: 'https://example.invalid/i.yaml' }, { httpGet, allowPlainHttp: true })).rejects.toMatchObject({ code: 'ERR_PLAIN_HTTP_REFUSED' });
+    // An http:// index, allowed, may be redirected within http.
+    expect(await fetchIndexText({ name: 'n', url: 'http://example.invalid/old.yaml' }, { httpGet, allowPlainHttp: true })).toMatchObject({ text: BODY });
   });
 
   it('reads file:///abs/path', async () => {
