@@ -3,21 +3,22 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactType } from '../artifact/media-types.js';
 import type { IndexSource } from '../index/backends.js';
+import type { RulesctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { hostPlatform } from '../oci/platform.js';
 import type { TargetFactory } from '../oci/targets.js';
-import { runDaemon, type DaemonResult, type FollowedRef } from './daemon.js';
+import { runDaemon, type DaemonResult, type FollowedRef, type PlacementGuard } from './daemon.js';
 import { checkFalcoHealth, waitForFalcoHealth, type FalcoHealth } from './falco-client.js';
 import { readFalcoInfo, type FalcoInfo } from './falco-info.js';
 import { startFollowServer, type FollowServer } from './http-server.js';
 import { createLiveness } from './liveness.js';
 import { createFollowMetrics, type FollowMetrics } from './metrics.js';
 import { sendReloadSignal } from './reload.js';
-import { healthyBeforeSwap } from './swap.js';
+import { healthyBeforeSwap, isRollbackFailure } from './swap.js';
 import { resolveFollowTargets, type FollowTarget } from './refs.js';
 import type { Schedule, StartupBehavior } from './schedule.js';
 import { readState, statePath, writeState } from '../install/state.js';
-import { cleanStaleWorkDirs, createUpdate } from './update.js';
+import { cleanStaleWorkDirs, updateOnce, type UpdateContext } from './update.js';
 
 /** Everything `artifact follow` needs once its flags, env and config are resolved. */
 export interface FollowArtifactsOptions {
@@ -100,25 +101,62 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
   const target = await opts.targets(t.resolved.reference);
   const lastGoodDir = join(opts.stateDir, '.rulesctl', 'last-good', createHash('sha256').update(t.ref).digest('hex').slice(0, 16));
   const { reloadSignal, pidFile, healthUrl } = opts;
-  const update = createUpdate({
+  const ctx: UpdateContext = {
     ref: t.ref, target, repository: t.repository, platform: hostPlatform(), dirs: opts.dirs, tmpDir: opts.tmpDir, lastGoodDir,
     falcoVersions: falco.versions, pluginVersions: falco.pluginVersions,
     ...(opts.allowedTypes && opts.allowedTypes.length > 0 ? { allowedTypes: [...opts.allowedTypes] } : {}),
     signature: t.signature, noVerify: opts.noVerify ?? false, settleMs: opts.settleMs ?? 1000, log: opts.log, metrics,
-    // The state file says which digest the files hold; while they change it must not claim either.
-    beforeSwap: async () => {
-      const previous = await readState(opts.stateDir, t.ref, { log: opts.log });
-      await rm(statePath(opts.stateDir, t.ref), { force: true });
-      return async () => {
-        if (previous) await writeState(opts.stateDir, t.ref, previous.digest);
-      };
-    },
     ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
     ...(healthUrl ? { verify: () => waitForFalcoHealth(healthProbe(healthUrl), { timeoutMs: opts.timeoutMs }) } : {}),
-  });
+  };
   return {
     ref: t.ref,
     headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
-    update,
+    update: async (digest, signal, guard) => {
+      const swap = watchSwap(guard);
+      const result = await updateOnce({ ...ctx, beforeSwap: forgetStateDuringSwap(opts, t.ref, swap) }, digest, signal, swap.guard);
+      // update.ts reports any unhealthy swap as rolled back; a failed rollback is an error, retried.
+      if (swap.rollbackFailure) throw swap.rollbackFailure;
+      return result;
+    },
+  };
+}
+
+interface SwapWatch {
+  guard: PlacementGuard;
+  rollbackFailure?: RulesctlError;
+}
+
+/** The daemon's guard, seen by one update: remembers when its swap's rollback failed. */
+function watchSwap(guard: PlacementGuard): SwapWatch {
+  const watch: SwapWatch = {
+    guard: {
+      run: (fn) => guard.run(fn),
+      exclusive: (fn) =>
+        guard.exclusive(fn).catch((err: unknown) => {
+          if (isRollbackFailure(err)) watch.rollbackFailure = err;
+          throw err;
+        }),
+      idle: () => guard.idle(),
+      get active() {
+        return guard.active;
+      },
+    },
+  };
+  return watch;
+}
+
+/**
+ * The update's `beforeSwap`: the state file says which digest the files hold, so while they change
+ * it claims neither. The old digest is written back once a rollback restored the old files, not
+ * when the rollback failed (the files may be the new version; the next start re-checks them).
+ */
+function forgetStateDuringSwap(opts: FollowArtifactsOptions, ref: string, swap: SwapWatch): () => Promise<() => Promise<void>> {
+  return async () => {
+    const previous = await readState(opts.stateDir, ref, { log: opts.log });
+    await rm(statePath(opts.stateDir, ref), { force: true });
+    return async () => {
+      if (previous && !swap.rollbackFailure) await writeState(opts.stateDir, ref, previous.digest);
+    };
   };
 }

@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ErrorCodes, RulesctlError } from '../errors.js';
+import { ErrorCodes, RulesctlError, isRulesctlError } from '../errors.js';
 import { placeFiles, rollback, type PlaceChange, type Placement } from '../install/place.js';
 import { nullLogger, type Logger } from '../log.js';
 import type { PlacementGuard } from './daemon.js';
@@ -46,7 +46,9 @@ export interface SwapResult {
 
 /**
  * Places `changes` atomically, reloads, verifies. On an unhealthy Falco it rolls back, reloads
- * again, waits for Falco to recover (logged) and throws ERR_INVALID_RULES naming the reason. Never
+ * again, waits for Falco to recover (logged) and throws ERR_INVALID_RULES naming the reason. When
+ * the rollback itself fails it logs `Rollback failed` and throws ERR_IO with
+ * `details.rollbackFailed` (see `isRollbackFailure`): the files may be the new version. Never
  * aborted midway.
  */
 export async function swapRules(changes: PlaceChange[], opts: SwapOptions): Promise<SwapResult> {
@@ -62,7 +64,7 @@ export async function swapRules(changes: PlaceChange[], opts: SwapOptions): Prom
     const health = await opts.verify();
     if (health.healthy) return { placement };
     log.error('Falco is unhealthy after the update, restoring the previous files', { followerName: opts.ref, reason: health.reason });
-    await rollback(placement);
+    await rollbackOrThrow(placement, health, opts, log);
     await reloadFalco(opts, log);
     await sleep(opts.settleMs ?? 1000);
     logRecovery(await opts.verify(), opts, log);
@@ -89,6 +91,25 @@ export function healthyBeforeSwap(probe: () => Promise<FalcoHealth>): () => Prom
       { hint: 'the update is tried again at a later check; check Falco\'s logs', details: { reason: health.reason } },
     );
   };
+}
+
+/** True for the error `swapRules` throws when restoring the previous files failed. */
+export function isRollbackFailure(err: unknown): err is RulesctlError {
+  return isRulesctlError(err, ErrorCodes.IO) && err.details?.rollbackFailed === true;
+}
+
+async function rollbackOrThrow(placement: Placement, health: FalcoHealth, opts: SwapOptions, log: Logger): Promise<void> {
+  try {
+    await rollback(placement);
+  } catch (err) {
+    const files = placement.files.map((f) => f.target);
+    log.error('Rollback failed, the files may be the new version', { followerName: opts.ref, files, reason: (err as Error).message });
+    throw new RulesctlError(
+      ErrorCodes.IO,
+      `rollback failed after Falco became unhealthy (${health.reason ?? 'unknown reason'}): ${(err as Error).message}; the files may be the new version`,
+      { cause: err, hint: 'check the files and Falco\'s logs; the update is tried again at the next check', details: { rollbackFailed: true, files, reason: health.reason } },
+    );
+  }
 }
 
 function logRecovery(health: FalcoHealth, opts: SwapOptions, log: Logger): void {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -68,5 +68,43 @@ describe('artifact follow health check', () => {
       await running;
     }
     expect(log.records.filter((r) => /restoring the previous files|Rolled back/.test(r.msg))).toEqual([]);
+  });
+
+  it('reports a failed rollback as an error and leaves the state file without the old digest', async () => {
+    const open = getRegistries().open;
+    const repo = uniqueRepo('follow/rollback-fails');
+    const ref = `${open.host}/${repo}:1`;
+    const d = followDirs();
+    const target = join(d.rules, 'falco_rules.yaml');
+    falco = await startFalcoStandIn({ rulesFiles: [d.rules], restartDownMs: 1500 });
+    const stand = falco;
+    const log = memoryLogger();
+    const ctrl = new AbortController();
+    const v1 = await pushRules(open.host, repo, '1', rules('v1', 3));
+    // Ticks 3 s apart: the state file is read well before the next tick looks at it again.
+    const running = follow([ref], {
+      everyMs: 3000, startupBehavior: 'immediate', falcoVersionsUrl: falco.versionsUrl, healthUrl: falco.healthzUrl,
+      settleMs: 300, timeoutMs: 20_000, rulesfilesDir: d.rules, stateDir: d.state, tmpDir: d.tmp,
+      allowedTypes: ['rulesfile'], plainHttp: true, env: {}, home: d.home, logger: log, signal: ctrl.signal,
+    });
+    try {
+      await until(async () => (await readState(d.state, ref))?.digest === v1, 'v1 installed');
+      await pushRules(open.host, repo, '1', rules('v2', 3));
+      // While Falco restarts on v2: v2 crashes it, and the last-good copy is gone.
+      await until(async () => (await readFile(target, 'utf8')) === rules('v2', 3), 'v2 placed');
+      await rm(join(d.state, '.rulesctl', 'last-good'), { recursive: true, force: true });
+      stand.setHealthy(false);
+      const failed = (r: { msg: string; fields: Record<string, unknown> }) => r.msg === 'Unable to update artifact' || r.fields.reason === 'rolled-back';
+      await until(() => log.records.some(failed), 'the end of the v2 update');
+      expect(await readState(d.state, ref)).toBeUndefined();
+      const outcome = log.records.find(failed)!;
+      expect(outcome).toMatchObject({ level: 'error', msg: 'Unable to update artifact' });
+      expect(String(outcome.fields.reason)).toMatch(/^rollback failed after Falco became unhealthy \(HTTP 500\)/);
+      expect(log.records.some((r) => r.level === 'error' && r.msg === 'Rollback failed, the files may be the new version')).toBe(true);
+      expect(await readFile(target, 'utf8')).toBe(rules('v2', 3));
+    } finally {
+      ctrl.abort();
+      await running;
+    }
   });
 });

@@ -4,7 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPlacementGuard } from '../../../src/follow/daemon.js';
-import { healthyBeforeSwap, swapRules } from '../../../src/follow/swap.js';
+import { healthyBeforeSwap, isRollbackFailure, swapRules } from '../../../src/follow/swap.js';
 import { writeStaged } from '../../../src/install/place.js';
 import { memoryLogger } from '../../../src/log.js';
 
@@ -119,7 +119,7 @@ describe('swapRules', () => {
     expect(await readFile(change.staged, 'utf8')).toBe('new');
   });
 
-  it('keeps an update while Falco restarts, and logs whether Falco recovered after a rollback', async () => {
+  it('logs whether Falco recovered with the previous files after a rollback', async () => {
     const t = join(dir, 'falco_rules.yaml');
     await writeFile(t, 'old');
     const answers = [{ healthy: false, reason: 'HTTP 500' }, { healthy: true }];
@@ -130,6 +130,30 @@ describe('swapRules', () => {
     expect(await readFile(t, 'utf8')).toBe('old');
     expect(log.records.map((r) => r.msg)).toEqual([
       'Rules files placed', 'Falco is unhealthy after the update, restoring the previous files', 'Falco is healthy with the previous files',
+    ]);
+  });
+
+  it('reports a rollback that fails as such, not as restored files', async () => {
+    const t = join(dir, 'falco_rules.yaml');
+    await writeFile(t, 'old');
+    const lastGoodDir = join(dir, 'last-good');
+    const log = memoryLogger();
+    const err = await swapRules([await stage(t, 'new')], {
+      lastGoodDir,
+      // The kept copy disappears before the rollback needs it.
+      verify: async () => (await rm(lastGoodDir, { recursive: true, force: true }), { healthy: false, reason: 'HTTP 500' }),
+      sleep: async () => {},
+      log,
+      ref: 'reg/rules:5',
+    }).catch((e: unknown) => e);
+    expect(isRollbackFailure(err)).toBe(true);
+    expect(err).toMatchObject({ code: 'ERR_IO', details: { rollbackFailed: true, files: [t], reason: 'HTTP 500' } });
+    expect((err as Error).message).toMatch(/^rollback failed after Falco became unhealthy \(HTTP 500\): cannot restore .*; the files may be the new version$/);
+    expect(await readFile(t, 'utf8')).toBe('new');
+    expect(log.records.map((r) => [r.level, r.msg])).toEqual([
+      ['info', 'Rules files placed'],
+      ['error', 'Falco is unhealthy after the update, restoring the previous files'],
+      ['error', 'Rollback failed, the files may be the new version'],
     ]);
   });
 });
