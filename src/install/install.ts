@@ -103,7 +103,7 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
       hint: 'pass refs (rulesctl artifact install falco-rules:3) or set artifact.install.refs',
     });
   }
-  log.info('Resolving dependencies ...');
+  if (request.resolveDeps) log.info('Resolving dependencies ...');
   // Manifests and configs by digest; written only once the install succeeded (a refusal writes nothing).
   const meta = new DeferredMetaStore(new MetaCache(metaCacheDir(request.stateDir), log));
   const session = new InstallSession(deps.targets, deps.index, request.platform, signal, meta);
