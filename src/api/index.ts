@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { checkPlatforms } from '../artifact/build.js';
 import { publishArtifact, type PublishRequest } from '../artifact/publish.js';
 import { pullArtifact, type PullResult } from '../artifact/pull.js';
 import type { ArtifactType } from '../artifact/media-types.js';
@@ -53,6 +54,8 @@ export interface PushOptions extends ClientOptions, Omit<PublishRequest, 'files'
  */
 export async function push(reference: string, files: string[], opts: PushOptions): Promise<{ reference: string; digest: string; tags: string[] }> {
   const ref = parseReference(reference);
+  // As the CLI (and falcoctl): one os/arch per plugin file, checked before anything is pushed.
+  checkPlatforms(opts.type, files.length, opts.platforms ?? []);
   const access = openAccess(opts);
   const tagOrDigest = ref.digest ?? ref.tag;
   const request: PublishRequest = {

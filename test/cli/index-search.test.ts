@@ -35,7 +35,8 @@ describe('index commands', () => {
     const home = tmpDir('cli-index-home');
     const url = await writeIndex(tmpDir('cli-index'), [{ name: 'alpha-rules', type: 'rulesfile', registry: 'example.com', repository: 'a/alpha' }]);
     const config = join(home, 'falcoctl.yaml');
-    await writeFile(config, 'artifact:\n  allowedTypes: [rulesfile]\n');
+    // An explicit empty list: without the key, index add extends falcoctl's default list (index-add-config.test.ts).
+    await writeFile(config, 'artifact:\n  allowedTypes: [rulesfile]\nindexes: []\n');
     expect((await run(['index', 'add', 'mine', url, '--config', config], home)).code).toBe(0);
     const cache = join(home, '.config', 'falcoctl');
     expect(await readFile(join(cache, 'indexes', 'mine.yaml'), 'utf8')).toContain('- name: alpha-rules\n  type: rulesfile\n');

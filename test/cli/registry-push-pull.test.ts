@@ -313,11 +313,22 @@ describe('registry pull', () => {
     }
   });
 
-  it('a missing destination directory is an error naming it', async () => {
-    const { env } = cliHome();
-    const r = await runCli(['registry', 'pull', `${open.host}/${uniqueRepo('cli/nodest')}:1`, '-o', '/nonexistent/rulesctl-dest', '--plain-http'], { env });
+  it('a missing destination directory is created (falcoctl: oras MkdirAll), and removed again when the pull fails', async () => {
+    const { env, home } = cliHome();
+    const dest = join(home, 'made', 'for-the-pull');
+    const r = await runCli(['registry', 'pull', `${open.host}/${uniqueRepo('cli/nodest')}:1`, '-o', dest, '--plain-http'], { env });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('"/nonexistent/rulesctl-dest"');
+    expect(r.stderr).toContain('404 MANIFEST_UNKNOWN');
+    expect(await readdir(home)).not.toContain('made');
+  });
+
+  it('a file where the destination directory should be is an error naming it', async () => {
+    const { env, home } = cliHome();
+    const dest = join(home, 'a-file');
+    await writeFile(dest, 'x');
+    const r = await runCli(['registry', 'pull', `${open.host}/${uniqueRepo('cli/nodest')}:1`, '-o', dest, '--plain-http'], { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`"${dest}"`);
   });
 });
 
