@@ -29,7 +29,7 @@ export interface FalcoClientOptions {
   signal?: AbortSignal;
   get?: HttpGet;
   log?: Logger;
-  /** Give up when the next retry would wake after this many ms (falcoctl `--timeout`, 2m). */
+  /** Give up when the next retry would wake after this many ms (falcoctl `--timeout`, 2m); 0: one attempt. */
   timeoutMs?: number;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -82,7 +82,7 @@ async function getWithRetry(url: string, opts: FalcoClientOptions): Promise<stri
     } catch (err) {
       if (opts.signal?.aborted) throw new RulesctlError(ErrorCodes.ABORTED, 'interrupted while retrieving Falco versions');
       const wait = versionsBackoff(attempt, timeoutMs);
-      if (now() + wait - start > timeoutMs) {
+      if (timeoutMs <= 0 || now() + wait - start > timeoutMs) {
         throw versionsError(ErrorCodes.TIMEOUT, `unable to get versions from URL "${url}": timeout occurred while retrieving versions from Falco (last error: ${(err as Error).message})`, url);
       }
       log.debug(`error: ${(err as Error).message}. Trying again in ${wait}ms`);

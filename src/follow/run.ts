@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArtifactType } from '../artifact/media-types.js';
+import { fetchConfig } from '../artifact/pull.js';
+import { artifactTypeOfLayer, type ArtifactType } from '../artifact/media-types.js';
 import type { IndexSource } from '../index/backends.js';
 import type { RulesctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { hostPlatform } from '../oci/platform.js';
+import type { Target } from '../oci/target.js';
 import type { TargetFactory } from '../oci/targets.js';
 import { runDaemon, type DaemonResult, type FollowedRef, type PlacementGuard } from './daemon.js';
 import { checkFalcoHealth, waitForFalcoHealth, type FalcoHealth } from './falco-client.js';
@@ -18,7 +20,7 @@ import { healthyBeforeSwap, isRollbackFailure } from './swap.js';
 import { resolveFollowTargets, type FollowTarget } from './refs.js';
 import type { Schedule, StartupBehavior } from './schedule.js';
 import { readState, statePath, writeState } from '../install/state.js';
-import { cleanStaleWorkDirs, updateOnce, type UpdateContext } from './update.js';
+import { cleanStaleWorkDirs, memoizeSmallReads, updateOnce, type UpdateContext } from './update.js';
 
 /** Everything `artifact follow` needs once its flags, env and config are resolved. */
 export interface FollowArtifactsOptions {
@@ -27,7 +29,7 @@ export interface FollowArtifactsOptions {
   targets: TargetFactory;
   schedule: Schedule;
   startupBehavior: StartupBehavior;
-  /** Falco's `/versions`, read once at start (retried until `timeoutMs`). */
+  /** Falco's `/versions`, read at start (retried until `timeoutMs`) and once more before each update. */
   falcoVersionsUrl: string;
   /** How long to wait for Falco's web server: `/versions` at start, a healthy `/healthz` after a swap. */
   timeoutMs: number;
@@ -60,7 +62,7 @@ export interface FollowArtifactsOptions {
 
 /**
  * The follow daemon as `rulesctl artifact follow` runs it (falcoctl.md §11, issue 6): Falco's
- * versions read once, one follower per reference, the optional /healthz + /metrics server, until
+ * versions read at start (and again before each update's requirement check), one follower per reference, the optional /healthz + /metrics server, until
  * `signal` aborts. A bad update is logged and skipped; the daemon never exits because of one.
  */
 export async function followArtifacts(opts: FollowArtifactsOptions): Promise<DaemonResult> {
@@ -76,7 +78,8 @@ export async function followArtifacts(opts: FollowArtifactsOptions): Promise<Dae
     const stale = await cleanStaleWorkDirs(opts.tmpDir);
     if (stale.length > 0) log.info('Removed leftover download directories', { directory: opts.tmpDir, removed: stale.length });
     const refs: FollowedRef[] = [];
-    for (const t of targets) refs.push(await followedRef(t, opts, falco, metrics));
+    const versions = falcoVersionsSource(opts, falco);
+    for (const t of targets) refs.push(await followedRef(t, opts, versions, metrics));
     if (opts.listen) {
       server = await startFollowServer({ listen: opts.listen, health: () => liveness.status(), metrics: () => metrics.render() });
       log.info('Serving /healthz and /metrics', { url: server.url });
@@ -97,13 +100,61 @@ function healthProbe(url: string): () => Promise<FalcoHealth> {
   return () => checkFalcoHealth(url, { signal: AbortSignal.timeout(10_000) });
 }
 
-async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco: FalcoInfo, metrics: FollowMetrics): Promise<FollowedRef> {
+/**
+ * Falco's versions for the requirement checks of updates: `/versions` read again before each check
+ * (one GET; the last answer when it fails). Falco loads plugin files only when it restarts, and
+ * does not restart for a new plugin file (it watches config and rules files only), so a plugin this
+ * daemon placed counts at its placed version, for the plugins Falco reports loaded: the rules swap
+ * that needs it restarts Falco, which then loads it (and the health check judges the result).
+ */
+interface FalcoVersionsSource {
+  /** The versions last read (at start, or by `read`), with the placed plugins. */
+  known(): FalcoInfo;
+  read(signal: AbortSignal): Promise<FalcoInfo>;
+  pluginPlaced(name: string, version: string): void;
+}
+
+function falcoVersionsSource(opts: FollowArtifactsOptions, atStart: FalcoInfo): FalcoVersionsSource {
+  let last = atStart;
+  const placed = new Map<string, string>();
+  const known = (): FalcoInfo => {
+    const pluginVersions = { ...last.pluginVersions };
+    for (const [name, version] of placed) if (name in pluginVersions) pluginVersions[name] = version;
+    return { versions: last.versions, pluginVersions };
+  };
+  return {
+    known,
+    async read(signal) {
+      try {
+        last = await readFalcoInfo(opts.falcoVersionsUrl, { timeoutMs: 0, log: opts.log, signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) });
+      } catch (err) {
+        opts.log.debug('Unable to read Falco versions again, using the last ones read', { reason: (err as Error).message });
+      }
+      return known();
+    },
+    pluginPlaced: (name, version) => void placed.set(name, version),
+  };
+}
+
+/** After an install: records a plugin's name and version, from the manifest and config the update read (`reads` has them). */
+async function notePlugin(reads: Target, digest: string, falco: FalcoVersionsSource, opts: FollowArtifactsOptions, signal: AbortSignal): Promise<void> {
+  try {
+    const head = await fetchConfig(reads, digest, hostPlatform(), { signal });
+    if (artifactTypeOfLayer(head.layerMediaType) !== 'plugin' || !head.config.name || !head.config.version) return;
+    falco.pluginPlaced(head.config.name, head.config.version);
+  } catch (err) {
+    opts.log.debug('Unable to read the installed artifact\'s config again', { digest, reason: (err as Error).message });
+  }
+}
+
+async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco: FalcoVersionsSource, metrics: FollowMetrics): Promise<FollowedRef> {
   const target = await opts.targets(t.resolved.reference);
   const lastGoodDir = join(opts.stateDir, '.rulesctl', 'last-good', createHash('sha256').update(t.ref).digest('hex').slice(0, 16));
   const { reloadSignal, pidFile, healthUrl } = opts;
   const ctx: UpdateContext = {
     ref: t.ref, target, repository: t.repository, platform: hostPlatform(), dirs: opts.dirs, tmpDir: opts.tmpDir, lastGoodDir,
-    falcoVersions: falco.versions, pluginVersions: falco.pluginVersions,
+    falcoVersions: falco.known().versions, pluginVersions: falco.known().pluginVersions,
+    readFalcoVersions: (signal) => falco.read(signal),
     ...(opts.allowedTypes && opts.allowedTypes.length > 0 ? { allowedTypes: [...opts.allowedTypes] } : {}),
     signature: t.signature, noVerify: opts.noVerify ?? false, settleMs: opts.settleMs ?? 1000, log: opts.log, metrics,
     ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
@@ -114,9 +165,11 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
     headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
     update: async (digest, signal, guard) => {
       const swap = watchSwap(guard);
-      const result = await updateOnce({ ...ctx, beforeSwap: forgetStateDuringSwap(opts, t.ref, swap) }, digest, signal, swap.guard);
+      const reads = memoizeSmallReads(target);
+      const result = await updateOnce({ ...ctx, target: reads, beforeSwap: forgetStateDuringSwap(opts, t.ref, swap) }, digest, signal, swap.guard);
       // update.ts reports any unhealthy swap as rolled back; a failed rollback is an error, retried.
       if (swap.rollbackFailure) throw swap.rollbackFailure;
+      if (result.outcome === 'installed') await notePlugin(reads, digest, falco, opts, signal);
       return result;
     },
   };

@@ -88,6 +88,8 @@ export interface FalcoStandIn {
   hammerReads: number;
   hammerFailures: RulesRead[];
   setHealthy(healthy: boolean): void;
+  /** What `/versions` reports as `plugin_versions` from now on (Falco restarted with other plugins). */
+  setPluginVersions(pluginVersions: Record<string, string>): void;
   /** SIGHUP: reload now. */
   reload(): Reload;
   /** Resolves at the next reload after the call satisfying `pred` (rejects after `timeoutMs`). */
@@ -167,7 +169,7 @@ function currentFiles(rulesFiles: string[]): string[] {
 /** Starts the stand-in on 127.0.0.1 (a free port). */
 export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise<FalcoStandIn> {
   const versions = { ...DEFAULT_FALCO_VERSIONS, ...opts.versions };
-  const body = versionsBody(versions, opts.pluginVersions);
+  let body = versionsBody(versions, opts.pluginVersions);
   const rulesFiles = opts.rulesFiles ?? [];
   let healthy = true;
   const waiters: { pred: (r: Reload) => boolean; resolve: (r: Reload) => void }[] = [];
@@ -228,6 +230,7 @@ export async function startFalcoStandIn(opts: FalcoStandInOptions = {}): Promise
     hammerReads: 0,
     hammerFailures: [],
     setHealthy: (h) => void (healthy = h),
+    setPluginVersions: (p) => void (body = versionsBody(versions, p)),
     reload: () => doReload('signal'),
     waitForReload: (pred = () => true, timeoutMs = 5000) =>
       new Promise<Reload>((resolve, reject) => {

@@ -49,6 +49,23 @@ describe('fetchFalcoVersions', () => {
     await expect(fetchFalcoVersions(URL_, { get })).rejects.toThrow(/expected a JSON object/);
   });
 
+  it('makes a single attempt with timeoutMs 0 (the re-read before an update)', async () => {
+    const sleeps: number[] = [];
+    let calls = 0;
+    const get: HttpGet = async () => {
+      calls++;
+      throw new Error('ECONNREFUSED');
+    };
+    // A clock that does not move: a retry loop would spin, so the fake sleep stops it.
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+      if (sleeps.length > 3) throw new Error('still retrying');
+    };
+    await expect(fetchFalcoVersions(URL_, { get, timeoutMs: 0, now: () => 0, sleep })).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
+    expect(calls).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
   it('computes falcoctl backoff', () => {
     expect(versionsBackoff(0, 120_000)).toBe(1000);
     expect(versionsBackoff(1, 120_000)).toBe(1600);
