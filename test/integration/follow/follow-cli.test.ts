@@ -104,11 +104,15 @@ describe('artifact follow', () => {
     const A = rules('stable', 10);
     await pushRules(open().host, repo, '3', A);
     const d = followDirs();
-    falco = await startFalcoStandIn({ rulesFiles: [d.rules] });
-    const f = start(followArgs(d, falco.versionsUrl, [`${open().host}/${repo}:3`], ['--health-url', falco.healthzUrl, '--health-settle', '200ms']), d);
+    // Falco restarts on each reload (web server down 500 ms) and comes back unhealthy on the crashy
+    // rules; it is healthy before the swap, or rulesctl would not swap at all.
+    falco = await startFalcoStandIn({ rulesFiles: [d.rules], restartDownMs: 500 });
+    const stand = falco;
+    const f = start(followArgs(d, falco.versionsUrl, [`${open().host}/${repo}:3`], ['--health-url', falco.healthzUrl, '--health-settle', '1s']), d);
     await f.waitFor(isMsg('Artifact correctly installed'));
-    falco.setHealthy(false);
-    await pushRules(open().host, repo, '3', rules('crashy', 10));
+    const crashy = rules('crashy', 10);
+    void stand.waitForReload((r) => r.reads.some((x) => x.sha256 === sha(crashy)), 20_000).then(() => stand.setHealthy(false), () => {});
+    await pushRules(open().host, repo, '3', crashy);
     await f.waitFor((l) => l.level === 'ERROR' && l.msg === 'Falco is unhealthy after the update, restoring the previous files');
     await f.waitFor((l) => l.level === 'WARN' && /^Rolled back/.test(String(l.msg)));
     expect(readFileSync(join(d.rules, 'falco_rules.yaml'), 'utf8')).toBe(A);
