@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, createReadStream, type Dirent } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -10,10 +10,20 @@ import { isAlive } from '../util/process.js';
  * Atomic file placement shared by `artifact install` and `artifact follow`
  * (registries.md §1.I items 1 and 10, style.md practice 12).
  *
- * Every file reaches its target by `rename(2)` from a staging file created in the target's own
- * directory, so a reader (Falco's inotify-driven reload, falcoctl.md §11) only ever opens a whole old
- * or a whole new file, even when the process is killed at any instant. Nothing is copied in place.
+ * Every file reaches its target by `rename(2)` from a staging file created in a hidden subdirectory
+ * of the target's own directory (same filesystem), so a reader (Falco's inotify-driven reload,
+ * falcoctl.md §11) only ever opens a whole old or a whole new file, even when the process is killed
+ * at any instant. Nothing is copied in place.
  */
+
+/**
+ * `<dir>/.rulesctl-staging/`: where staging files are written. Falco loads every regular file of a
+ * rules directory it lists, hidden or not, whatever the extension, but skips subdirectories
+ * (userspace/falco/configuration.cpp read_rules_file_directory), and its watch on the directory does
+ * not see inside one; so a staging file there is never loaded half-written. Created 0700 when
+ * missing, removed again once empty.
+ */
+export const STAGING_DIR = '.rulesctl-staging';
 
 /** Staging files of this process that are still in use (pid reuse across container restarts). */
 const activeStaging = new Set<string>();
@@ -24,19 +34,20 @@ export interface IoOptions {
 }
 
 /**
- * `<dir>/.<name>.rulesctl-<pid>-<random>.tmp`: hidden, not `.yaml`, so Falco never loads it. The
- * path counts as in use (safe from `cleanStaleStaging`) until placed or `discardStaged`.
+ * `<dir>/.rulesctl-staging/.<name>.rulesctl-<pid>-<random>.tmp` (see {@link STAGING_DIR}). The path
+ * counts as in use (safe from `cleanStaleStaging`) until placed or `discardStaged`.
  */
 export function stagingPathFor(target: string): string {
   const rnd = randomBytes(6).toString('hex');
-  const path = join(dirname(target), `.${basename(target)}.rulesctl-${process.pid}-${rnd}.tmp`);
+  const path = join(dirname(target), STAGING_DIR, `.${basename(target)}.rulesctl-${process.pid}-${rnd}.tmp`);
   activeStaging.add(path);
   return path;
 }
 
 /**
- * Writes `data` to a new staging file next to `target` (flag `wx`), sets `mode` exactly (umask does
- * not apply), fsyncs and closes it. Returns the staging path; on error nothing is left behind.
+ * Writes `data` to a new staging file in the staging directory of `target`'s directory (flag `wx`),
+ * sets `mode` exactly (umask does not apply), fsyncs and closes it. Returns the staging path; on
+ * error nothing is left behind.
  */
 export async function writeStaged(
   target: string,
@@ -47,7 +58,7 @@ export async function writeStaged(
   opts.signal?.throwIfAborted();
   const staged = stagingPathFor(target);
   try {
-    const fh = await open(staged, 'wx', 0o600);
+    const fh = await openStaging(staged);
     try {
       if (data instanceof Readable) {
         for await (const chunk of data) {
@@ -69,18 +80,59 @@ export async function writeStaged(
   }
 }
 
-/** Removes a staging file that will not be placed (best effort). */
+/**
+ * Opens a new staging file (`wx`, 0600), creating its staging directory first. Another run may
+ * remove that directory, then empty, between our mkdir and open: ENOENT is tried again.
+ */
+async function openStaging(staged: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await ensureStagingDir(dirname(staged));
+    try {
+      return await open(staged, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+    }
+  }
+}
+
+/** mkdir 0700 unless present; a symlink or a file of that name is refused, never followed. */
+async function ensureStagingDir(dir: string): Promise<void> {
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  if (!(await lstat(dir)).isDirectory()) throw new Error(`"${dir}" exists and is not a directory`);
+}
+
+/** Removes `<dir>/.rulesctl-staging` if it is empty (best effort: another run may still use it). */
+async function dropStagingDir(dir: string): Promise<void> {
+  await rmdir(join(dir, STAGING_DIR)).catch(() => {});
+}
+
+/** Removes a staging file that will not be placed, and its staging directory once empty (best effort). */
 export async function discardStaged(staged: string): Promise<void> {
   activeStaging.delete(staged);
   await rm(staged, { force: true }).catch(() => {});
+  if (basename(dirname(staged)) === STAGING_DIR) await dropStagingDir(dirname(dirname(staged)));
 }
 
 /**
- * Removes `*.rulesctl-<pid>-*.tmp` files in `dir` left by processes that no longer run (kill -9,
- * OOM). Files of live processes are kept; files named with our own pid but not in use are stale
- * (a restarted container reuses pid 1). Returns the removed paths.
+ * Removes the staging files in `dir` left by processes that no longer run (kill -9, OOM): those in
+ * `<dir>/.rulesctl-staging/`, then that directory once empty, and the `.<name>.rulesctl-<pid>-*.tmp`
+ * files older versions staged next to their targets. Files of live processes are kept; files named
+ * with our own pid but not in use are stale (a restarted container reuses pid 1). Returns the
+ * removed paths.
  */
 export async function cleanStaleStaging(dir: string): Promise<string[]> {
+  const removed = await removeStale(dir);
+  const staging = join(dir, STAGING_DIR);
+  if (await lstat(staging).then((s) => s.isDirectory(), () => false)) {
+    removed.push(...(await removeStale(staging)));
+    await dropStagingDir(dir);
+  }
+  return removed;
+}
+
+async function removeStale(dir: string): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -92,11 +144,13 @@ export async function cleanStaleStaging(dir: string): Promise<string[]> {
     const m = STAGING_RE.exec(e.name);
     if (!m || !e.isFile()) continue;
     const path = join(dir, e.name);
-    const pid = Number(m[1]);
-    const stale = pid === process.pid ? !activeStaging.has(path) : !isAlive(pid);
-    if (stale && (await unlink(path).then(() => true, () => false))) removed.push(path);
+    if (isStale(path, Number(m[1])) && (await unlink(path).then(() => true, () => false))) removed.push(path);
   }
   return removed;
+}
+
+function isStale(path: string, pid: number): boolean {
+  return pid === process.pid ? !activeStaging.has(path) : !isAlive(pid);
 }
 
 
@@ -132,8 +186,8 @@ export async function renameInto(staged: string, target: string): Promise<void> 
 }
 
 /**
- * Single-file atomic write (state file, lock file, caches): stage next to `target`, rename, fsync
- * the directory. The parent directory must exist.
+ * Single-file atomic write (state file, lock file, caches): stage in the staging directory of
+ * `target`'s directory, rename, fsync the directory. The parent directory must exist.
  */
 export async function placeAtomically(
   target: string,
@@ -203,10 +257,14 @@ export async function placeFiles(changes: PlaceChange[], opts: PlaceOptions = {}
       placement.files.push({ target: c.target, backup });
     } catch (err) {
       await abandon(placement, changes.slice(i));
+      for (const dir of new Set(changes.map((x) => dirname(x.target)))) await dropStagingDir(dir);
       throw err;
     }
   }
-  for (const dir of new Set(changes.map((c) => dirname(c.target)))) await syncDir(dir);
+  for (const dir of new Set(changes.map((c) => dirname(c.target)))) {
+    await syncDir(dir);
+    await dropStagingDir(dir);
+  }
   return placement;
 }
 

@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DestinationView } from '../artifact/archive-paths.js';
+import { DestinationView, UnsafeArchiveError } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { fileMatches, type InstalledRecord } from './installed-files.js';
-import { discardStaged, placeFiles, writeStaged, type PlaceChange } from './place.js';
+import { STAGING_DIR, discardStaged, placeFiles, writeStaged, type PlaceChange } from './place.js';
 import type { PlannedArtifact } from './plan.js';
 
 /** One artifact extracted into the scratch area, compared with its destination. */
@@ -42,9 +42,9 @@ export async function stageAll(
       const entry: StagedArtifact = { artifact: a, archive, destDir, files: [], changes: [] };
       staged.push(entry);
       const view = new DestinationView(destDir);
-      for (const rel of archive.directories) await view.check(rel, rel, 'dir');
+      for (const rel of archive.directories) await checkPath(view, rel, 'dir');
       for (const f of archive.files) {
-        await view.check(f.path, f.path, 'file');
+        await checkPath(view, f.path, 'file');
         const path = join(destDir, ...f.path.split('/'));
         entry.files.push({ path, digest: f.digest, mode: f.mode, size: f.size });
         if (!(await fileMatches(path, f, opts.signal))) entry.changes.push({ extracted: f.stagedPath, target: path, mode: f.mode });
@@ -57,6 +57,12 @@ export async function stageAll(
   }
 }
 
+/** The destination check of one archive path; the staging directory's name is rulesctl's own. */
+async function checkPath(view: DestinationView, rel: string, kind: 'file' | 'dir'): Promise<void> {
+  if (rel.split('/')[0] === STAGING_DIR) throw new UnsafeArchiveError(rel, `"${STAGING_DIR}" is reserved for rulesctl's staging directory`);
+  await view.check(rel, rel, kind);
+}
+
 /** Removes the extractions of `staged` (never touches destinations). */
 export async function discardAll(staged: readonly StagedArtifact[]): Promise<void> {
   await Promise.all(staged.map((s) => discardArchive(s.archive)));
@@ -64,7 +70,8 @@ export async function discardAll(staged: readonly StagedArtifact[]): Promise<voi
 
 /**
  * Places every changed file (style practice 12, src/install/place.ts): a staging file written
- * and fsynced next to its target, then all renamed over their targets in one placement, so each
+ * and fsynced in the staging directory of its target's directory (`.rulesctl-staging/`, never a
+ * file Falco loads), then all renamed over their targets in one placement, so each
  * target is whole, old or new, at every instant. Unchanged files and their directories are never
  * touched. Always removes the extractions.
  */

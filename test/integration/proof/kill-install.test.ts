@@ -91,4 +91,22 @@ describe('artifact install under kill -9', () => {
     expect((await run.proc).exitCode).toBe(0);
     expect(planted.filter((p) => tree(lane.d.state).includes(p.slice(lane.d.state.length + 1)))).toEqual([]);
   });
+
+  it('the next run removes what a killed run left in the destinations\' staging subdirectory', { timeout: 60_000 }, async () => {
+    const lane = await prepareLane();
+    await installWhole(lane, 1);
+    const pid = await deadPid();
+    // A run killed while staging: <dir>/.rulesctl-staging/.<name>.rulesctl-<pid>-<hex>.tmp (src/install/place.ts);
+    // and the name older versions staged next to the target.
+    await mkdir(join(lane.d.rules, '.rulesctl-staging'), { mode: 0o700 });
+    await writeFile(join(lane.d.rules, '.rulesctl-staging', `.proof_kill_rules.yaml.rulesctl-${pid}-0123456789ab.tmp`), '- rule: half');
+    await plantStaleTemp(lane.d.plugins, 'libproof_kill.so', pid);
+    expect(leftovers(lane.d.rules)).not.toEqual([]);
+    // Nothing changed: the run places no file, and still cleans the destinations it installs to.
+    const run = spawnRulesctl(['artifact', 'install', ...lane.refs(1), ...installFlags(lane.d)], testEnv(lane.d.home));
+    expect((await run.proc).exitCode).toBe(0);
+    expect(leftovers(lane.d.rules)).toEqual([]);
+    expect(leftovers(lane.d.plugins)).toEqual([]);
+    await installWhole(lane, 2);
+  });
 });

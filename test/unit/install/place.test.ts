@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,9 +36,38 @@ function rules(tag: string, n: number): string {
 }
 
 describe('writeStaged / placeAtomically', () => {
-  it('names the staging file next to the target, hidden and not .yaml', () => {
+  it('names the staging file in the hidden staging subdirectory of the target\'s directory', () => {
     const p = stagingPathFor('/etc/falco/falco_rules.yaml');
-    expect(p).toMatch(new RegExp(`^/etc/falco/\\.falco_rules\\.yaml\\.rulesctl-${process.pid}-[0-9a-f]{12}\\.tmp$`));
+    expect(p).toMatch(new RegExp(`^/etc/falco/\\.rulesctl-staging/\\.falco_rules\\.yaml\\.rulesctl-${process.pid}-[0-9a-f]{12}\\.tmp$`));
+  });
+
+  it('never makes a half-written staging file a regular file of the destination directory', async () => {
+    // Falco loads every regular file of a listed rules directory (hidden or not, any extension) and
+    // skips subdirectories; its directory watch fires on any entry created there.
+    const target = join(dir, 'r.yaml');
+    await writeFile(target, 'old');
+    const regularFiles: string[][] = [];
+    async function* body() {
+      yield Buffer.from('half ');
+      regularFiles.push(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name));
+      yield Buffer.from('whole');
+    }
+    const staged = await writeStaged(target, Readable.from(body()), 0o644);
+    expect(regularFiles).toEqual([['r.yaml']]);
+    expect(dirname(staged)).toBe(join(dir, '.rulesctl-staging'));
+    expect(statSync(dirname(staged)).mode & 0o777).toBe(0o700);
+    await placeFiles([{ staged, target, mode: 0o644 }]);
+    expect(await readFile(target, 'utf8')).toBe('half whole');
+    expect(await readdir(dir)).toEqual(['r.yaml']);
+  });
+
+  it('refuses a staging directory that is a symlink instead of writing through it', async () => {
+    const elsewhere = join(dir, 'elsewhere');
+    await mkdir(join(dir, 'rules'));
+    await mkdir(elsewhere);
+    await symlink(elsewhere, join(dir, 'rules', '.rulesctl-staging'));
+    await expect(writeStaged(join(dir, 'rules', 'r.yaml'), 'x', 0o644)).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(await readdir(elsewhere)).toEqual([]);
   });
 
   it('sets the mode exactly whatever the umask', async () => {
@@ -166,6 +195,24 @@ describe('cleanStaleStaging', () => {
     const removed = await cleanStaleStaging(dir);
     expect(removed.sort()).toEqual([deadFile, mineUnused].sort());
     expect(existsSync(liveFile) && existsSync(inUse)).toBe(true);
+  });
+
+  it('removes dead runs\' files in the staging subdirectory, then the subdirectory once empty', async () => {
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '0']);
+      c.on('exit', () => resolve(c.pid!));
+    });
+    const staging = join(dir, '.rulesctl-staging');
+    await mkdir(staging);
+    const deadFile = join(staging, `.r.yaml.rulesctl-${dead}-ab12.tmp`);
+    const liveFile = join(staging, `.r.yaml.rulesctl-${process.ppid}-ef56.tmp`);
+    for (const f of [deadFile, liveFile, join(dir, 'r.yaml')]) await writeFile(f, 'x');
+    expect(await cleanStaleStaging(dir)).toEqual([deadFile]);
+    expect(await readdir(staging)).toEqual([`.r.yaml.rulesctl-${process.ppid}-ef56.tmp`]);
+    await rm(liveFile);
+    await writeFile(deadFile, 'half');
+    expect(await cleanStaleStaging(dir)).toEqual([deadFile]);
+    expect(await readdir(dir)).toEqual(['r.yaml']);
   });
 });
 
