@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { checkPlatforms } from '../artifact/build.js';
 import { publishArtifact, type PublishRequest } from '../artifact/publish.js';
@@ -18,6 +18,7 @@ import { parseReference } from '../oci/reference.js';
 import { followArtifacts } from '../follow/run.js';
 import { createSchedule, type StartupBehavior } from '../follow/schedule.js';
 import { nullLogger } from '../log.js';
+import { defaultTrustedRoot } from '../signature/default-root.js';
 import { openAccess, type ClientOptions } from './client.js';
 
 export type { ClientOptions } from './client.js';
@@ -130,7 +131,7 @@ export async function install(refs: string[], opts: InstallOptions = {}): Promis
       ...(opts.lockFile !== undefined ? { lockFile: opts.lockFile } : {}),
       ...(opts.frozen !== undefined ? { frozen: opts.frozen } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
-    }, { targets: access.targets, index, ...(opts.logger ? { logger: opts.logger } : {}) });
+    }, { targets: access.targets, index, trustedRoot: trustedRootOf(opts), ...(opts.logger ? { logger: opts.logger } : {}) });
   } finally {
     await access.close();
   }
@@ -194,6 +195,12 @@ export interface FollowOptions extends ClientOptions, IndexOptions {
   signal: AbortSignal;
 }
 
+/** The Sigstore trusted root of the CLI's (SIGSTORE_ROOT_FILE, TUF_ROOT, ~/.sigstore/root) for `opts.env`. */
+function trustedRootOf(opts: ClientOptions): ReturnType<typeof defaultTrustedRoot> {
+  const env = opts.env ?? process.env;
+  return defaultTrustedRoot(env, opts.home ?? env.HOME ?? homedir());
+}
+
 /**
  * Follows artifacts as `rulesctl artifact follow` does until `signal` aborts: one HEAD per reference
  * per tick, and on a new digest pull, check, validate, stage next to the targets, rename, optionally
@@ -214,6 +221,7 @@ export async function follow(refs: string[], opts: FollowOptions): Promise<{ sto
       tmpDir: opts.tmpDir ?? tmpdir(),
       allowedTypes: opts.allowedTypes ?? [],
       noVerify: opts.noVerify ?? false,
+      trustedRoot: trustedRootOf(opts),
       indexes: opts.indexes ?? [],
       cacheDir: opts.cacheDir ?? defaultCacheDir(home),
       ...(opts.listen ? { listen: opts.listen } : {}),

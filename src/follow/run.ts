@@ -4,19 +4,19 @@ import { join } from 'node:path';
 import { fetchConfig } from '../artifact/pull.js';
 import { artifactTypeOfLayer, type ArtifactType } from '../artifact/media-types.js';
 import type { IndexSource } from '../index/backends.js';
-import type { RulesctlError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { hostPlatform } from '../oci/platform.js';
 import type { Target } from '../oci/target.js';
 import type { TargetFactory } from '../oci/targets.js';
-import { runDaemon, type DaemonResult, type FollowedRef, type PlacementGuard } from './daemon.js';
+import type { TrustedRootSource } from '../signature/trusted-root.js';
+import { runDaemon, type DaemonResult, type FollowedRef } from './daemon.js';
 import { checkFalcoHealth, waitForFalcoHealth, type FalcoHealth } from './falco-client.js';
 import { readFalcoInfo, type FalcoInfo } from './falco-info.js';
 import { startFollowServer, type FollowServer } from './http-server.js';
 import { createLiveness } from './liveness.js';
 import { createFollowMetrics, type FollowMetrics } from './metrics.js';
 import { sendReloadSignal } from './reload.js';
-import { healthyBeforeSwap, isRollbackFailure } from './swap.js';
+import { healthyBeforeSwap } from './swap.js';
 import { resolveFollowTargets, type FollowTarget } from './refs.js';
 import type { Schedule, StartupBehavior } from './schedule.js';
 import { readState, statePath, writeState } from '../install/state.js';
@@ -39,6 +39,8 @@ export interface FollowArtifactsOptions {
   tmpDir: string;
   allowedTypes?: readonly ArtifactType[];
   noVerify?: boolean;
+  /** Sigstore trusted root for keyless and Rekor-checked signature policies (src/signature/default-root.ts). */
+  trustedRoot?: TrustedRootSource;
   indexes: readonly IndexSource[];
   /** falcoctl's index cache (`$HOME/.config/falcoctl`). */
   cacheDir: string;
@@ -93,6 +95,12 @@ export async function followArtifacts(opts: FollowArtifactsOptions): Promise<Dae
   } finally {
     await server?.close();
   }
+}
+
+/** The registry repository's referrers lookup, bound (a layout or memory target has none). */
+function referrersOf(target: Target): UpdateContext['referrers'] {
+  const r = (target as { referrers?: UpdateContext['referrers'] }).referrers;
+  return r?.bind(target);
 }
 
 /** One GET of `/healthz`; not the shutdown signal: a SIGTERM during a check must not turn a good update into a rollback. */
@@ -157,6 +165,8 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
     readFalcoVersions: (signal) => falco.read(signal),
     ...(opts.allowedTypes && opts.allowedTypes.length > 0 ? { allowedTypes: [...opts.allowedTypes] } : {}),
     signature: t.signature, noVerify: opts.noVerify ?? false, settleMs: opts.settleMs ?? 1000, log: opts.log, metrics,
+    ...(opts.trustedRoot ? { trustedRoot: opts.trustedRoot } : {}),
+    ...(referrersOf(target) ? { referrers: referrersOf(target)! } : {}),
     ...(reloadSignal && pidFile ? { reload: () => sendReloadSignal(pidFile, { signal: reloadSignal }) } : {}),
     ...(healthUrl ? { verify: () => waitForFalcoHealth(healthProbe(healthUrl), { timeoutMs: opts.timeoutMs }) } : {}),
   };
@@ -164,52 +174,25 @@ async function followedRef(t: FollowTarget, opts: FollowArtifactsOptions, falco:
     ref: t.ref,
     headDigest: async (signal) => (await target.resolve(t.tagOrDigest, { signal })).digest,
     update: async (digest, signal, guard) => {
-      const swap = watchSwap(guard);
       const reads = memoizeSmallReads(target);
-      const result = await updateOnce({ ...ctx, target: reads, beforeSwap: forgetStateDuringSwap(opts, t.ref, swap) }, digest, signal, swap.guard);
-      // update.ts reports any unhealthy swap as rolled back; a failed rollback is an error, retried.
-      if (swap.rollbackFailure) throw swap.rollbackFailure;
+      const result = await updateOnce({ ...ctx, target: reads, beforeSwap: forgetStateDuringSwap(opts, t.ref) }, digest, signal, guard);
       if (result.outcome === 'installed') await notePlugin(reads, digest, falco, opts, signal);
       return result;
     },
   };
 }
 
-interface SwapWatch {
-  guard: PlacementGuard;
-  rollbackFailure?: RulesctlError;
-}
-
-/** The daemon's guard, seen by one update: remembers when its swap's rollback failed. */
-function watchSwap(guard: PlacementGuard): SwapWatch {
-  const watch: SwapWatch = {
-    guard: {
-      run: (fn) => guard.run(fn),
-      exclusive: (fn) =>
-        guard.exclusive(fn).catch((err: unknown) => {
-          if (isRollbackFailure(err)) watch.rollbackFailure = err;
-          throw err;
-        }),
-      idle: () => guard.idle(),
-      get active() {
-        return guard.active;
-      },
-    },
-  };
-  return watch;
-}
-
 /**
  * The update's `beforeSwap`: the state file says which digest the files hold, so while they change
- * it claims neither. The old digest is written back once a rollback restored the old files, not
- * when the rollback failed (the files may be the new version; the next start re-checks them).
+ * it claims neither. The old digest is written back once a rollback restored the old files (update.ts
+ * does not call it when the rollback failed: the files may be the new version; the next start re-checks them).
  */
-function forgetStateDuringSwap(opts: FollowArtifactsOptions, ref: string, swap: SwapWatch): () => Promise<() => Promise<void>> {
+function forgetStateDuringSwap(opts: FollowArtifactsOptions, ref: string): () => Promise<() => Promise<void>> {
   return async () => {
     const previous = await readState(opts.stateDir, ref, { log: opts.log });
     await rm(statePath(opts.stateDir, ref), { force: true });
     return async () => {
-      if (previous && !swap.rollbackFailure) await writeState(opts.stateDir, ref, previous.digest);
+      if (previous) await writeState(opts.stateDir, ref, previous.digest);
     };
   };
 }

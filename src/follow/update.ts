@@ -17,7 +17,7 @@ import type { PlacementGuard } from './daemon.js';
 import type { UpdateResult } from './follower.js';
 import type { FollowMetricsSink } from './metrics.js';
 import { checkArtifactRequirements, currentFalcoVersions, invalidRulesProblems, logRulesDiff, refusalOf } from './update-checks.js';
-import { swapRules } from './swap.js';
+import { isRollbackFailure, swapRules } from './swap.js';
 
 /**
  * The `update` of one followed reference (falcoctl.md §11 "One check" steps 3-7, registries.md
@@ -53,6 +53,10 @@ export interface UpdateContext {
   /** The index entry's signature block (undefined: nothing to verify). */
   signature?: VerifyBeforeWriteOptions['signature'];
   noVerify?: boolean;
+  /** Sigstore trusted root for keyless and Rekor-checked signatures (as install has). */
+  trustedRoot?: VerifyBeforeWriteOptions['trustedRoot'];
+  /** The repository's referrers lookup (tag-schema fallback when absent). */
+  referrers?: VerifyBeforeWriteOptions['referrers'];
   /** Injected for tests; default `verifyBeforeWrite`. */
   verifySignature?: typeof verifyBeforeWrite;
   reload?: () => Promise<unknown>;
@@ -129,6 +133,8 @@ async function updateSteps(ctx: UpdateContext, digest: string, at: string, signa
     await (ctx.verifySignature ?? verifyBeforeWrite)({
       target: ctx.target, repository: ctx.repository, digest: pulled.rootDigest, signature: ctx.signature,
       noVerify: ctx.noVerify === true, logger: log, signal,
+      ...(ctx.trustedRoot ? { trustedRoot: ctx.trustedRoot } : {}),
+      ...(ctx.referrers ? { referrers: ctx.referrers } : {}),
     });
     const destDir = ctx.dirs[pulled.type];
     const files = await describeFiles(pulled.files.map((f) => ({ path: f.path, digest: f.digest })), work, destDir);
@@ -182,6 +188,8 @@ async function swapStaged(ctx: UpdateContext, changes: PlaceChange[], guard: Pla
       } } : {}),
     });
   } catch (err) {
+    // A failed rollback: the files may be the new version; nothing is undone, the update fails (retried).
+    if (isRollbackFailure(err)) throw err;
     // swapRules restores the previous files when it fails or Falco is unhealthy.
     await undo?.();
     if (unhealthy === undefined) throw err;

@@ -11,6 +11,7 @@ import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import { parseSignalName } from '../../../follow/reload.js';
 import { followArtifacts } from '../../../follow/run.js';
 import { createSchedule, parseStartupBehavior } from '../../../follow/schedule.js';
+import { defaultTrustedRoot } from '../../../signature/default-root.js';
 import type { ResolvedSettings } from '../../../config/load.js';
 
 // Repeated --allowed-types accumulate (falcoctl); one comma string for the settings parser.
@@ -101,7 +102,7 @@ async function runFollow(rt: Runtime, args: string[], cmd: Command): Promise<voi
       stateDir: settings.get('artifact.follow.statedir'),
       tmpDir: settings.get('artifact.follow.tmpdir') || rt.io.env.TMPDIR || tmpdir(),
       allowedTypes: settings.get('artifact.allowedTypes'),
-      noVerify: settings.get('artifact.noVerify'),
+      noVerify: settings.get('artifact.noVerify'), trustedRoot: defaultTrustedRoot(rt.io.env, homeOf(rt)),
       indexes: settings.get('indexes'), cacheDir: join(homeOf(rt), '.config', 'falcoctl'), proxyEnv: rt.io.env,
       settleMs,
       ...(listen ? { listen } : {}),

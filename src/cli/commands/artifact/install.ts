@@ -1,10 +1,9 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
 import type { ResolvedSettings } from '../../../config/load.js';
-import { defaultCacheDir } from '../../../index/cache.js';
-import { chooseIndexes, type IndexChoice } from '../../../install/indexes.js';
 import { install, type InstallRequest, type InstallResult, type InstalledArtifact } from '../../../install/install.js';
+import { defaultTrustedRoot } from '../../../signature/default-root.js';
 import type { TrustedRootSource } from '../../../signature/trusted-root.js';
 import type { CliIO } from '../../io.js';
 import type { ActionWrapper } from '../register.js';
@@ -26,11 +25,9 @@ export function hostPlatform(): string {
   return `${p.os}/${p.architecture}`;
 }
 
-/** cosign's trusted root: `SIGSTORE_ROOT_FILE`, else the TUF cache under `TUF_ROOT` or ~/.sigstore/root (spec §14). */
+/** cosign's trusted root for this command's environment (src/signature/default-root.ts). */
 export function trustedRootFor(rt: Runtime): TrustedRootSource {
-  const file = rt.io.env.SIGSTORE_ROOT_FILE;
-  if (file) return { file };
-  return { tuf: { cachePath: rt.io.env.TUF_ROOT || join(homeOf(rt), '.sigstore', 'root') } };
+  return defaultTrustedRoot(rt.io.env, homeOf(rt));
 }
 
 /** `rulesctl artifact install [REF...]` (spec §3, §6, §9; issue 5). */

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { ErrorCodes, RulesctlError } from '../../../errors.js';
-import type { Credential } from '../types.js';
 import { writeFileAtomic } from '../../../util/atomic-write.js';
 import { findByHost } from './registry-key.js';
 
