@@ -34,7 +34,7 @@ export function followCommand(io: CliIO, action: ActionWrapper): Command {
     .option('--allowed-types <types>', 'comma list of artifact types that may be installed (repeatable)', collect)
     .option('--plain-http', 'talk to registries over plain HTTP')
     .option('--no-verify', 'skip signature verification')
-    .option('--timeout <duration>', "how long to retry reading Falco's versions at start", '2m0s')
+    .option('--timeout <duration>', "how long to retry reading Falco's versions at start, and to wait for a healthy /healthz after a swap (--health-url)", '2m0s')
     .option('--listen <addr>', 'rulesctl: host:port serving /healthz and /metrics')
     .option('--health-url <url>', "rulesctl: Falco's /healthz, checked after each update (rollback when unhealthy)")
     .addOption(new Option('--reload-signal <sig>', 'rulesctl: signal sent to Falco after an update').choices(['SIGHUP', 'SIGUSR1', 'SIGUSR2']))
