@@ -28,6 +28,8 @@ export const STAGING_DIR = '.rulesctl-staging';
 /** Staging files of this process that are still in use (pid reuse across container restarts). */
 const activeStaging = new Set<string>();
 const STAGING_RE = /^\..+\.rulesctl-(\d+)-[0-9a-f]+\.tmp$/;
+/** `allOrNothing` backup directories, inside the staging directory only. */
+const BACKUP_RE = /^backup-(\d+)-[0-9a-f]+$/;
 
 export interface IoOptions {
   signal?: AbortSignal;
@@ -117,22 +119,22 @@ export async function discardStaged(staged: string): Promise<void> {
 
 /**
  * Removes the staging files in `dir` left by processes that no longer run (kill -9, OOM): those in
- * `<dir>/.rulesctl-staging/`, then that directory once empty, and the `.<name>.rulesctl-<pid>-*.tmp`
- * files older versions staged next to their targets. Files of live processes are kept; files named
- * with our own pid but not in use are stale (a restarted container reuses pid 1). Returns the
- * removed paths.
+ * `<dir>/.rulesctl-staging/` (and `allOrNothing` backup directories there), then that directory
+ * once empty, and the `.<name>.rulesctl-<pid>-*.tmp` files older versions staged next to their
+ * targets. Files of live processes are kept; files named with our own pid but not in use are stale
+ * (a restarted container reuses pid 1). Returns the removed paths.
  */
 export async function cleanStaleStaging(dir: string): Promise<string[]> {
-  const removed = await removeStale(dir);
+  const removed = await removeStale(dir, false);
   const staging = join(dir, STAGING_DIR);
   if (await lstat(staging).then((s) => s.isDirectory(), () => false)) {
-    removed.push(...(await removeStale(staging)));
+    removed.push(...(await removeStale(staging, true)));
     await dropStagingDir(dir);
   }
   return removed;
 }
 
-async function removeStale(dir: string): Promise<string[]> {
+async function removeStale(dir: string, inStaging: boolean): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -141,10 +143,11 @@ async function removeStale(dir: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const e of entries) {
-    const m = STAGING_RE.exec(e.name);
-    if (!m || !e.isFile()) continue;
+    const backup = inStaging && e.isDirectory() ? BACKUP_RE.exec(e.name) : null;
+    const m = (e.isFile() ? STAGING_RE.exec(e.name) : null) ?? backup;
+    if (m === null) continue;
     const path = join(dir, e.name);
-    if (isStale(path, Number(m[1])) && (await unlink(path).then(() => true, () => false))) removed.push(path);
+    if (isStale(path, Number(m[1])) && (await rm(path, { recursive: backup !== null }).then(() => true, () => false))) removed.push(path);
   }
   return removed;
 }
@@ -218,6 +221,14 @@ export interface PlaceOptions extends IoOptions {
    * outside Falco's watched directories (e.g. under the state dir). Without it there is no rollback.
    */
   lastGoodDir?: string;
+  /**
+   * All or nothing, for this placement only (install; ignored with `lastGoodDir`): each replaced
+   * target is copied first into a private per-run directory inside the staging directory of its own
+   * directory (`<dir>/.rulesctl-staging/backup-<pid>-<random>/`, same filesystem, so it goes back by
+   * rename); when any step fails, every replaced file is put back and every file this placement
+   * created is removed. The copies are removed at the end; the result has no rollback.
+   */
+  allOrNothing?: boolean;
 }
 
 export interface PlacedFile {
@@ -233,45 +244,101 @@ export interface Placement {
 
 /**
  * Places a set of staged files: for each file, keeps a copy of the current target in `lastGoodDir`
- * (a separate inode, so the swap is a plain rename-over for Falco), then renames the staged file over
- * the target and fsyncs the directory. A crash at any point leaves every target whole, old or new.
+ * (a separate inode, so the swap is a plain rename-over for Falco; or, with `allOrNothing`, in a
+ * private per-run directory), then renames the staged file over the target and fsyncs the
+ * directory. A crash at any point leaves every target whole, old or new.
  *
  * The signal is checked only before the first rename: once files move, the set is completed.
- * On a failed rename it throws ERR_IO (EXDEV with a hint) after removing the unplaced staging files
- * and, with `lastGoodDir`, restoring the files it had already replaced.
+ * On a failed step it throws ERR_IO (EXDEV with a hint) after removing the unplaced staging files
+ * and, with `lastGoodDir` or `allOrNothing`, putting back the files it had already replaced and
+ * removing those it created (when that fails too, the error says so: `details.restoreFailed`).
  */
 export async function placeFiles(changes: PlaceChange[], opts: PlaceOptions = {}): Promise<Placement> {
   opts.signal?.throwIfAborted();
   for (const c of changes) activeStaging.add(c.staged);
-  for (const dir of new Set(changes.map((c) => dirname(c.target)))) await cleanStaleStaging(dir);
+  const dirs = [...new Set(changes.map((c) => dirname(c.target)))];
+  for (const dir of dirs) await cleanStaleStaging(dir);
   const placement: Placement = { files: [], lastGoodDir: opts.lastGoodDir };
   if (opts.lastGoodDir !== undefined) await resetDir(opts.lastGoodDir);
-  for (const [i, c] of changes.entries()) {
-    try {
-      const backup = opts.lastGoodDir === undefined ? undefined : await keepLastGood(c.target, opts.lastGoodDir);
-      await chmod(c.staged, c.mode).catch((err: unknown) => {
-        throw ioError(`cannot set the mode of staging file "${c.staged}" for "${c.target}"`, err);
-      });
-      await renameInto(c.staged, c.target);
-      activeStaging.delete(c.staged);
-      placement.files.push({ target: c.target, backup });
-    } catch (err) {
-      await abandon(placement, changes.slice(i));
-      for (const dir of new Set(changes.map((x) => dirname(x.target)))) await dropStagingDir(dir);
-      throw err;
+  const backups = opts.lastGoodDir === undefined && opts.allOrNothing ? new PrivateBackups() : undefined;
+  let restoreFailed = false;
+  try {
+    for (const [i, c] of changes.entries()) {
+      try {
+        await placeOne(c, placement, backups);
+      } catch (err) {
+        const failed = await abandon(placement.files, changes.slice(i), placement.lastGoodDir !== undefined || backups !== undefined);
+        restoreFailed = failed !== undefined;
+        throw failed === undefined ? err : restoreFailure(err, failed, placement.files);
+      }
     }
+    for (const dir of dirs) await syncDir(dir);
+  } finally {
+    await backups?.release({ keep: restoreFailed });
+    for (const dir of dirs) await dropStagingDir(dir);
   }
-  for (const dir of new Set(changes.map((c) => dirname(c.target)))) {
-    await syncDir(dir);
-    await dropStagingDir(dir);
-  }
-  return placement;
+  return backups === undefined ? placement : { files: placement.files.map((f) => ({ target: f.target, backup: undefined })), lastGoodDir: undefined };
 }
 
-/** After a failed rename: restore what was already placed (when possible), drop unplaced staging files. */
-async function abandon(placement: Placement, unplaced: PlaceChange[]): Promise<void> {
+async function placeOne(c: PlaceChange, placement: Placement, backups: PrivateBackups | undefined): Promise<void> {
+  const keepIn = placement.lastGoodDir ?? (await backups?.dirFor(dirname(c.target)));
+  const backup = keepIn === undefined ? undefined : await keepLastGood(c.target, keepIn);
+  await chmod(c.staged, c.mode).catch((err: unknown) => {
+    throw ioError(`cannot set the mode of staging file "${c.staged}" for "${c.target}"`, err);
+  });
+  await renameInto(c.staged, c.target);
+  activeStaging.delete(c.staged);
+  placement.files.push({ target: c.target, backup });
+}
+
+/**
+ * After a failed step: drop the unplaced staging files and, with backups, put back what was
+ * already placed. Returns the error of that restore, if it failed.
+ */
+async function abandon(placed: PlacedFile[], unplaced: PlaceChange[], restore: boolean): Promise<unknown> {
   for (const c of unplaced) await discardStaged(c.staged);
-  if (placement.lastGoodDir !== undefined && placement.files.length > 0) await rollback(placement).catch(() => {});
+  if (!restore || placed.length === 0) return undefined;
+  return restoreFiles(placed, {}).then(() => undefined, (err: unknown) => err ?? 'unknown error');
+}
+
+function restoreFailure(err: unknown, restoreErr: unknown, placed: PlacedFile[]): RulesctlError {
+  const first = ioError('cannot place the files', err);
+  const files = placed.map((f) => f.target);
+  const copies = [...new Set(placed.flatMap((f) => (f.backup === undefined ? [] : [dirname(f.backup)])))];
+  const reason = restoreErr instanceof Error ? restoreErr.message : String(restoreErr);
+  return new RulesctlError(first.code, `${first.message}; putting back the files already replaced failed too: ${reason}`, {
+    cause: err,
+    hint: `check ${files.map((f) => `"${f}"`).join(', ')}: they may hold the new version${copies.length > 0 ? `; the previous copies are in ${copies.map((d) => `"${d}"`).join(', ')}` : ''}`,
+    details: { restoreFailed: true, files },
+  });
+}
+
+/** The private per-run backup directories of an `allOrNothing` placement, one per target directory. */
+class PrivateBackups {
+  private readonly dirs = new Map<string, string>();
+
+  async dirFor(targetDir: string): Promise<string> {
+    let dir = this.dirs.get(targetDir);
+    if (dir !== undefined) return dir;
+    dir = join(targetDir, STAGING_DIR, `backup-${process.pid}-${randomBytes(6).toString('hex')}`);
+    activeStaging.add(dir);
+    this.dirs.set(targetDir, dir);
+    try {
+      await ensureStagingDir(dirname(dir));
+      await mkdir(dir, { mode: 0o700 });
+    } catch (err) {
+      throw ioError(`cannot create a backup directory in "${targetDir}"`, err);
+    }
+    return dir;
+  }
+
+  /** Removes the copies (`keep`: leaves them for the next run's `cleanStaleStaging`). */
+  async release(opts: { keep: boolean }): Promise<void> {
+    for (const dir of this.dirs.values()) {
+      activeStaging.delete(dir);
+      if (!opts.keep) await rm(dir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
 }
 
 async function resetDir(dir: string): Promise<void> {
@@ -312,14 +379,18 @@ export async function rollback(placement: Placement, opts: IoOptions = {}): Prom
       hint: 'pass lastGoodDir to placeFiles',
     });
   }
-  for (const f of [...placement.files].reverse()) {
+  await restoreFiles(placement.files, opts);
+}
+
+async function restoreFiles(files: readonly PlacedFile[], opts: IoOptions): Promise<void> {
+  for (const f of [...files].reverse()) {
     if (f.backup === undefined) {
       await rm(f.target, { force: true });
     } else {
       await restoreBackup(f.backup, f.target, opts);
     }
   }
-  for (const dir of new Set(placement.files.map((f) => dirname(f.target)))) await syncDir(dir);
+  for (const dir of new Set(files.map((f) => dirname(f.target)))) await syncDir(dir);
 }
 
 async function restoreBackup(backup: string, target: string, opts: IoOptions): Promise<void> {

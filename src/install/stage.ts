@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DestinationView, UnsafeArchiveError } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
@@ -72,34 +72,41 @@ export async function discardAll(staged: readonly StagedArtifact[]): Promise<voi
  * Places every changed file (style practice 12, src/install/place.ts): a staging file written
  * and fsynced in the staging directory of its target's directory (`.rulesctl-staging/`, never a
  * file Falco loads), then all renamed over their targets in one placement, so each
- * target is whole, old or new, at every instant. Unchanged files and their directories are never
- * touched. Always removes the extractions.
+ * target is whole, old or new, at every instant. All or nothing: when a step fails, the files
+ * already replaced are put back, the files and directories this run created are removed
+ * (`allOrNothing` in place.ts). Unchanged files and their directories are never touched. Always
+ * removes the extractions.
  */
 export async function placeAll(staged: readonly StagedArtifact[], opts: { signal?: AbortSignal }): Promise<void> {
   const ready: PlaceChange[] = [];
+  const created: string[] = [];
   try {
     for (const s of staged) {
       if (s.changes.length === 0) continue;
-      for (const rel of s.archive.directories) await mkdirChecked(join(s.destDir, ...rel.split('/')));
+      for (const rel of s.archive.directories) await mkdirChecked(join(s.destDir, ...rel.split('/')), created);
       for (const c of s.changes) {
-        await mkdirChecked(dirname(c.target));
+        await mkdirChecked(dirname(c.target), created);
         const file = await writeStaged(c.target, createReadStream(c.extracted), c.mode, opts);
         ready.push({ staged: file, target: c.target, mode: c.mode });
       }
     }
-    if (ready.length > 0) await placeFiles(ready, opts);
+    if (ready.length > 0) await placeFiles(ready, { ...opts, allOrNothing: true });
   } catch (err) {
     for (const r of ready) await discardStaged(r.staged);
+    for (const dir of created.sort((a, b) => b.length - a.length)) await rmdir(dir).catch(() => {});
     throw err;
   } finally {
     await discardAll(staged);
   }
 }
 
-async function mkdirChecked(dir: string): Promise<void> {
+/** mkdir -p; adds each directory it created to `created`. */
+async function mkdirChecked(dir: string, created: string[]): Promise<void> {
+  let first: string | undefined;
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    first = await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (err) {
     throw new RulesctlError(ErrorCodes.IO, `cannot create directory "${dir}": ${(err as Error).message}`, { cause: err });
   }
+  for (let d = dir; first !== undefined && d.length >= first.length; d = dirname(d)) created.push(d);
 }

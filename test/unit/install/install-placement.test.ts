@@ -2,7 +2,8 @@
  * install() placing multi-file artifacts: staging never shows in a destination, a destination is
  * left as it was when the install fails.
  */
-import { readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { install } from '../../../src/install/install.js';
 import { HOST, treeRequest, treeWorld } from './_tree-world.js';
@@ -16,4 +17,34 @@ describe('install placement', () => {
     expect(await readdir(req.rulesfilesDir)).toEqual([]);
     expect(await readdir(req.stateDir)).toEqual(['.rulesctl']);
   });
+
+  it('a failed rename puts back the files already replaced, removes the new ones, writes no state', async () => {
+    const w = treeWorld();
+    await w.publish('rules/x', 'x-rules', '1.0.0', { 'a.yaml': 'a v1\n', 'b.yaml': 'b v1\n' });
+    await w.publish('rules/x', 'x-rules', '2.0.0', { 'a.yaml': 'a v2\n', 'sub/': null, 'sub/new.yaml': 'new v2\n', 'b.yaml': 'b v2\n' });
+    await w.publish('rules/y', 'y-rules', '1.0.0', { 'c.yaml': 'c v1\n' });
+    const req = await treeRequest([`${HOST}/rules/x:1.0.0`]);
+    await install(req, w.deps);
+    const state = await snapshot(req.stateDir);
+    // x:2 is staged and checked; then, while y's layer is pulled, b.yaml becomes a directory: the
+    // placement replaces a.yaml, creates sub/new.yaml, and fails on b.yaml (EISDIR), before y's c.yaml.
+    w.beforeLayer.set('rules/y', async () => {
+      await rm(join(req.rulesfilesDir, 'b.yaml'));
+      await mkdir(join(req.rulesfilesDir, 'b.yaml'));
+    });
+    await expect(install({ ...req, refs: [`${HOST}/rules/x:2.0.0`, `${HOST}/rules/y:1.0.0`] }, w.deps)).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(await readFile(join(req.rulesfilesDir, 'a.yaml'), 'utf8')).toBe('a v1\n');
+    expect(await readdir(req.rulesfilesDir, { recursive: true })).toEqual(['a.yaml', 'b.yaml']);
+    expect(await snapshot(req.stateDir)).toEqual(state);
+  });
 });
+
+/** Every file under `dir` (relative path → content), work areas excluded. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const rel of (await readdir(dir, { recursive: true })).sort()) {
+    const p = join(dir, rel);
+    if ((await lstat(p)).isFile()) out[relative(dir, p)] = await readFile(p, 'utf8');
+  }
+  return out;
+}

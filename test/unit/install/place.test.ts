@@ -154,6 +154,51 @@ describe('placeFiles / rollback', () => {
     expect((await readdir(dir)).sort()).toEqual(['a.yaml', 'lg']);
   });
 
+  it('allOrNothing: puts back replaced files and removes created ones when a later rename fails', async () => {
+    const rules = join(dir, 'rules');
+    const plugins = join(dir, 'plugins');
+    await mkdir(rules);
+    await mkdir(plugins);
+    const a = join(rules, 'a.yaml');
+    const created = join(plugins, 'libnew.so');
+    const b = join(rules, 'b.yaml');
+    await writeFile(a, 'a v1', { mode: 0o640 });
+    await mkdir(b); // a directory where b must go: placing the third file fails (EISDIR)
+    const changes = [
+      { staged: await writeStaged(a, 'a v2', 0o644), target: a, mode: 0o644 },
+      { staged: await writeStaged(created, 'new', 0o755), target: created, mode: 0o755 },
+      { staged: await writeStaged(b, 'b v2', 0o644), target: b, mode: 0o644 },
+    ];
+    await expect(placeFiles(changes, { allOrNothing: true })).rejects.toMatchObject({ code: 'ERR_IO' });
+    expect(await readFile(a, 'utf8')).toBe('a v1');
+    expect((await stat(a)).mode & 0o7777).toBe(0o640);
+    expect(await readdir(plugins)).toEqual([]);
+    expect((await readdir(rules)).sort()).toEqual(['a.yaml', 'b.yaml']);
+    expect((await stat(b)).isDirectory()).toBe(true);
+  });
+
+  it('allOrNothing: a whole placement keeps no backup and offers no rollback', async () => {
+    const a = join(dir, 'a.yaml');
+    await writeFile(a, 'a v1');
+    const p = await placeFiles([{ staged: await writeStaged(a, 'a v2', 0o644), target: a, mode: 0o644 }], { allOrNothing: true });
+    expect(await readFile(a, 'utf8')).toBe('a v2');
+    expect(await readdir(dir)).toEqual(['a.yaml']);
+    expect(p).toEqual({ files: [{ target: a, backup: undefined }], lastGoodDir: undefined });
+    await expect(rollback(p)).rejects.toMatchObject({ code: 'ERR_IO' });
+  });
+
+  it('removes a dead run\'s allOrNothing backup directory from the staging subdirectory', async () => {
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '0']);
+      c.on('exit', () => resolve(c.pid!));
+    });
+    const left = join(dir, '.rulesctl-staging', `backup-${dead}-0a1b2c`);
+    await mkdir(left, { recursive: true });
+    await writeFile(join(left, '0123456789abcdef-a.yaml'), 'a v1');
+    expect(await cleanStaleStaging(dir)).toEqual([left]);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
   it('refuses to roll back without a last-good dir', async () => {
     const t = join(dir, 'a.yaml');
     const p = await placeFiles([{ staged: await writeStaged(t, 'x', 0o644), target: t, mode: 0o644 }]);
