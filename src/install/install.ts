@@ -92,8 +92,9 @@ const PLATFORM_KEY = (p: TargetPlatform) => `${p.os}/${p.architecture}`;
  * configs → resolve dependencies (highest compatible; or the lock with `frozen`) → check
  * requirements (when Falco versions or an engine version are given) → check allowed types →
  * verify signatures (policy from the index entry of the config name, §14) → stream each layer
- * verified through the safe extractor into staging on the destination filesystem → rename every
- * changed file into place → state files → lock file. Equal files are never rewritten.
+ * verified through the safe extractor into the scratch area, refusing paths two artifacts share →
+ * rename every changed file into place, all or nothing → state files → lock file. Equal files are
+ * never rewritten.
  */
 export async function install(request: InstallRequest, deps: InstallDeps): Promise<InstallResult> {
   const log = deps.logger ?? nullLogger;
@@ -121,8 +122,9 @@ export async function install(request: InstallRequest, deps: InstallDeps): Promi
   const pending = plan.artifacts.filter((_, i) => current[i] === undefined);
   const scratch = pending.length > 0 ? await openScratch(request.stateDir) : undefined;
   try {
+    const installed = plan.artifacts.flatMap((a, i) => (current[i] === undefined ? [] : [{ artifact: a, files: current[i] }]));
     const staged = await stageAll(pending, destOf, {
-      signal, scratchDir: scratch?.dir ?? '',
+      signal, scratchDir: scratch?.dir ?? '', installed,
       onPull: (a) => log.info('Pulling layer', { artifact: a.ref, layer: a.inspected.layer.digest.slice(7, 19) }),
     });
     await placeAll(staged, { signal });

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { DestinationView, UnsafeArchiveError } from '../artifact/archive-paths.js';
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
@@ -19,20 +19,34 @@ export interface StagedArtifact {
   changes: Array<{ extracted: string; target: string; mode: number }>;
 }
 
+export interface StageOptions {
+  scratchDir: string;
+  /** Artifacts of the same install whose files are all in place already (not pulled again). */
+  installed?: ReadonlyArray<{ artifact: PlannedArtifact; files: readonly string[] }>;
+  signal?: AbortSignal;
+  onPull?: (a: PlannedArtifact) => void;
+}
+
 /**
  * Streams each artifact's layer (verified by the Target) through the safe extractor
  * (src/artifact/extract.ts, spec §3) into `scratchDir` (src/install/scratch.ts), checks every path
- * against the real destination (no symlink on the way, no file/directory swap), and lists the
- * files that differ. Nothing is written to a destination here; on any failure every extraction
- * is removed.
+ * against the real destination (no symlink on the way, no file/directory swap) and against the
+ * other artifacts of the install, `installed` ones included (no path from two artifacts, no file
+ * of one where another has a directory: ERR_DEPENDENCY_CONFLICT), and lists the files that differ.
+ * Nothing is written to a destination here; on any failure every extraction is removed.
  */
 export async function stageAll(
   artifacts: readonly PlannedArtifact[],
   destOf: (a: PlannedArtifact) => string,
-  opts: { scratchDir: string; signal?: AbortSignal; onPull?: (a: PlannedArtifact) => void },
+  opts: StageOptions,
 ): Promise<StagedArtifact[]> {
+  const claims = new Claims();
+  for (const { artifact, files } of opts.installed ?? []) {
+    for (const file of files) claims.claim(destOf(artifact), relative(destOf(artifact), file).split(sep).join('/'), 'file', artifact.ref);
+  }
   const staged: StagedArtifact[] = [];
   if (artifacts.length === 0) return staged;
+  const views = new Map<string, DestinationView>();
   try {
     for (const a of artifacts) {
       opts.onPull?.(a);
@@ -41,10 +55,15 @@ export async function stageAll(
       const destDir = destOf(a);
       const entry: StagedArtifact = { artifact: a, archive, destDir, files: [], changes: [] };
       staged.push(entry);
-      const view = new DestinationView(destDir);
-      for (const rel of archive.directories) await checkPath(view, rel, 'dir');
+      const view = views.get(destDir) ?? new DestinationView(destDir);
+      views.set(destDir, view);
+      for (const rel of archive.directories) {
+        await checkPath(view, rel, 'dir');
+        claims.claim(destDir, rel, 'dir', a.ref);
+      }
       for (const f of archive.files) {
         await checkPath(view, f.path, 'file');
+        claims.claim(destDir, f.path, 'file', a.ref);
         const path = join(destDir, ...f.path.split('/'));
         entry.files.push({ path, digest: f.digest, mode: f.mode, size: f.size });
         if (!(await fileMatches(path, f, opts.signal))) entry.changes.push({ extracted: f.stagedPath, target: path, mode: f.mode });
@@ -55,6 +74,36 @@ export async function stageAll(
     await discardAll(staged);
     throw err;
   }
+}
+
+/**
+ * What each artifact of one install puts where, across artifacts and destinations (absolute
+ * paths): a path can come from one artifact only, and a file of one artifact cannot sit where
+ * another has a directory. Directories may be shared.
+ */
+class Claims {
+  private readonly byPath = new Map<string, { kind: 'file' | 'dir'; ref: string }>();
+
+  claim(destDir: string, rel: string, kind: 'file' | 'dir', ref: string): void {
+    const parts = rel.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const path = join(destDir, ...parts.slice(0, i));
+      const want = i === parts.length ? kind : 'dir';
+      const had = this.byPath.get(path);
+      if (had === undefined) this.byPath.set(path, { kind: want, ref });
+      else if (had.ref !== ref && (had.kind === 'file' || want === 'file')) throw clash(path, had, { kind: want, ref });
+    }
+  }
+}
+
+function clash(path: string, a: { kind: 'file' | 'dir'; ref: string }, b: { kind: 'file' | 'dir'; ref: string }): RulesctlError {
+  const message = a.kind === b.kind
+    ? `artifacts "${a.ref}" and "${b.ref}" both install "${path}"`
+    : `artifact "${(a.kind === 'file' ? a : b).ref}" installs the file "${path}" where artifact "${(a.kind === 'dir' ? a : b).ref}" installs a directory`;
+  return new RulesctlError(ErrorCodes.DEPENDENCY_CONFLICT, `cannot install these artifacts together: ${message}`, {
+    hint: 'leave one of them out, or install one of them into another directory in a separate run; nothing was written',
+    details: { path, artifacts: [a.ref, b.ref] },
+  });
 }
 
 /** The destination check of one archive path; the staging directory's name is rulesctl's own. */

@@ -39,7 +39,64 @@ describe('install placement', () => {
   });
 });
 
-/** Every file under `dir` (relative path → content), work areas excluded. */
+describe('install: artifacts of one install against each other', () => {
+  const refs = (...names: string[]) => names.map((n) => `${HOST}/rules/${n}:1.0.0`);
+
+  it('refuses a path two artifacts ship, naming both, before writing anything', async () => {
+    const w = treeWorld();
+    await w.publish('rules/a', 'a-rules', '1.0.0', { 'a.yaml': 'a\n', 'shared.yaml': 'from A\n' });
+    await w.publish('rules/b', 'b-rules', '1.0.0', { 'shared.yaml': 'from B\n' });
+    const req = await treeRequest(refs('a', 'b'));
+    const err = await install(req, w.deps).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'ERR_DEPENDENCY_CONFLICT',
+      message: `cannot install these artifacts together: artifacts "${HOST}/rules/a:1.0.0" and "${HOST}/rules/b:1.0.0" both install "${join(req.rulesfilesDir, 'shared.yaml')}"`,
+    });
+    expect(await readdir(req.rulesfilesDir)).toEqual([]);
+    expect(await snapshot(req.stateDir)).toEqual({});
+  });
+
+  it('refuses it too when one of them is already installed (no content flipping from run to run)', async () => {
+    const w = treeWorld();
+    await w.publish('rules/a', 'a-rules', '1.0.0', { 'shared.yaml': 'from A\n' });
+    await w.publish('rules/b', 'b-rules', '1.0.0', { 'shared.yaml': 'from B\n' });
+    const req = await treeRequest(refs('a'));
+    await install(req, w.deps);
+    const state = await snapshot(req.stateDir);
+    for (const order of [refs('a', 'b'), refs('b', 'a')]) {
+      await expect(install({ ...req, refs: order }, w.deps)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_CONFLICT', details: { path: join(req.rulesfilesDir, 'shared.yaml') } });
+      expect(await readFile(join(req.rulesfilesDir, 'shared.yaml'), 'utf8')).toBe('from A\n');
+      expect(await snapshot(req.stateDir)).toEqual(state);
+    }
+  });
+
+  it('refuses a file of one artifact where another has a directory, in either order', async () => {
+    const w = treeWorld();
+    await w.publish('rules/a', 'a-rules', '1.0.0', { 'foo/': null, 'foo/bar.yaml': 'A\n' });
+    await w.publish('rules/b', 'b-rules', '1.0.0', { foo: 'B\n' });
+    for (const order of [refs('a', 'b'), refs('b', 'a')]) {
+      const req = await treeRequest(order);
+      await expect(install(req, w.deps)).rejects.toMatchObject({
+        code: 'ERR_DEPENDENCY_CONFLICT',
+        message: `cannot install these artifacts together: artifact "${HOST}/rules/b:1.0.0" installs the file "${join(req.rulesfilesDir, 'foo')}" where artifact "${HOST}/rules/a:1.0.0" installs a directory`,
+      });
+      expect(await readdir(req.rulesfilesDir)).toEqual([]);
+      expect(await snapshot(req.stateDir)).toEqual({});
+    }
+  });
+
+  it('lets two artifacts share a directory', async () => {
+    const w = treeWorld();
+    await w.publish('rules/a', 'a-rules', '1.0.0', { 'd/': null, 'd/a.yaml': 'A\n' });
+    await w.publish('rules/b', 'b-rules', '1.0.0', { 'd/b.yaml': 'B\n' });
+    const req = await treeRequest(refs('a', 'b'));
+    expect((await install(req, w.deps)).installed).toHaveLength(2);
+    expect((await readdir(req.rulesfilesDir, { recursive: true })).sort()).toEqual(['d', 'd/a.yaml', 'd/b.yaml']);
+    expect((await install(req, w.deps)).unchanged).toHaveLength(2);
+  });
+});
+
+/** Every file under `dir` (relative path → content). */
 async function snapshot(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const rel of (await readdir(dir, { recursive: true })).sort()) {
