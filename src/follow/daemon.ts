@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCodes, RulesctlError } from '../errors.js';
-import { cleanStaleStaging } from '../install/place.js';
+import { cleanStaleStaging } from '../install/staging.js';
 import { readState, writeState } from '../install/state.js';
 import type { Logger } from '../log.js';
 import { follow, type FollowDeps, type UpdateResult } from './follower.js';

@@ -15,7 +15,7 @@ import { planFrozen, planInstall, type Plan, type PlannedArtifact } from './plan
 import { assertRequirements, loadFalcoVersions, type FetchVersions } from './requirements-gate.js';
 import { DeferredMetaStore, MetaCache, metaCacheDir } from './meta-cache.js';
 import { InstallSession, type IndexSource } from './session.js';
-import { cleanStaleStaging } from './place.js';
+import { cleanStaleStaging } from './staging.js';
 import { openScratch } from './scratch.js';
 import { placeAll, stageAll, type StagedArtifact } from './stage.js';
 import { verifyAll } from './verify-all.js';
@@ -173,7 +173,7 @@ function resultsOf(plan: Plan, staged: readonly StagedArtifact[], current: Reado
   });
 }
 
-/** Staging files a killed install or follow left next to our files and state (dead pids only, place.ts). */
+/** Staging files a killed install or follow left next to our files and state (dead pids only, src/install/staging.ts). */
 async function cleanStale(results: readonly InstalledArtifact[], stateDir: string): Promise<void> {
   const dirs = new Set(results.flatMap((r) => r.files.map((f) => dirname(f))));
   dirs.add(join(stateDir, '.falcoctl', 'artifact-state')).add(join(stateDir, '.rulesctl', 'installed'));

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { placeAtomically } from './place.js';
+import { placeAtomically } from './staging.js';
 
 /**
  * rulesctl's own record of what an install wrote for one resolved ref (not a falcoctl file; it

@@ -2,7 +2,7 @@ import { lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { nullLogger, type Logger } from '../log.js';
 import { digestOf, isDigest, parseDigest } from '../oci/descriptor.js';
-import { placeAtomically, type IoOptions } from './place.js';
+import { placeAtomically, type IoOptions } from './staging.js';
 
 /** Largest entry kept: manifests, image indexes and config blobs are far smaller. */
 export const MAX_META_BYTES = 4 * 1024 * 1024;
@@ -31,7 +31,7 @@ function matches(digest: string, bytes: Uint8Array): boolean {
 
 /**
  * The on-disk store: `<dir>/<alg>/<hex>`, dirs 0700, files 0600, each placed by rename from a
- * staging file in the same directory (src/install/place.ts). A bad entry is removed when read.
+ * staging file (src/install/staging.ts). A bad entry is removed when read.
  */
 export class MetaCache implements MetaStore {
   constructor(readonly dir: string, private readonly log: Logger = nullLogger) {}

@@ -5,7 +5,8 @@ import { DestinationView, UnsafeArchiveError } from '../artifact/archive-paths.j
 import { discardStaged as discardArchive, extractToStaging, type StagedArchive } from '../artifact/extract.js';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { fileMatches, type InstalledRecord } from './installed-files.js';
-import { STAGING_DIR, discardStaged, placeFiles, writeStaged, type PlaceChange } from './place.js';
+import { placeFiles, type PlaceChange } from './place.js';
+import { STAGING_DIR, discardStaged, writeStaged } from './staging.js';
 import type { PlannedArtifact } from './plan.js';
 
 /** One artifact extracted into the scratch area, compared with its destination. */

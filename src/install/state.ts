@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, RulesctlError } from '../errors.js';
 import { nullLogger, type Logger } from '../log.js';
-import { placeAtomically } from './place.js';
+import { placeAtomically } from './staging.js';
 
 /**
  * falcoctl's persisted artifact state, shared by `artifact install` (init container) and

@@ -60,7 +60,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
 /**
  * Removes `<dir>/.<name>.<pid>.<hex>.tmp` temp files of `path` whose writer no longer runs (best
  * effort: a directory that cannot be read is left alone). A file named with our own pid counts as
- * dead unless this process is writing it (pid reuse across container restarts, as in place.ts).
+ * dead unless this process is writing it (pid reuse across container restarts, as in src/install/staging.ts).
  */
 async function removeDeadTemps(path: string): Promise<void> {
   const dir = dirname(path);

@@ -9,7 +9,7 @@ import { checkFalcoHealth, fetchFalcoVersions } from '../../../src/follow/falco-
 import { runDaemon } from '../../../src/follow/daemon.js';
 import { everySchedule } from '../../../src/follow/schedule.js';
 import { swapRules } from '../../../src/follow/swap.js';
-import { placeAtomically, writeStaged } from '../../../src/install/place.js';
+import { placeAtomically, writeStaged } from '../../../src/install/staging.js';
 import { readState } from '../../../src/install/state.js';
 import { memoryLogger } from '../../../src/log.js';
 import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';

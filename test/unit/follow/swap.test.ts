@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPlacementGuard } from '../../../src/follow/daemon.js';
 import { healthyBeforeSwap, isRollbackFailure, swapRules } from '../../../src/follow/swap.js';
-import { writeStaged } from '../../../src/install/place.js';
+import { writeStaged } from '../../../src/install/staging.js';
 import { memoryLogger } from '../../../src/log.js';
 
 let dir: string;

@@ -8,14 +8,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  cleanStaleStaging,
-  placeAtomically,
-  placeFiles,
-  rollback,
-  stagingPathFor,
-  writeStaged,
-} from '../../../src/install/place.js';
+import { placeFiles, rollback } from '../../../src/install/place.js';
+import { cleanStaleStaging, placeAtomically, stagingPathFor, writeStaged } from '../../../src/install/staging.js';
 
 const srcDir = join(dirname(fileURLToPath(import.meta.url)), '../../../src');
 let dir: string;
@@ -261,11 +255,11 @@ describe('cleanStaleStaging', () => {
   });
 });
 
-/** Transpiles place.ts and errors.ts so a plain `node` child can run the real code. */
+/** Transpiles place.ts, staging.ts and errors.ts so a plain `node` child can run the real code. */
 async function buildChild(out: string): Promise<string> {
   await mkdir(join(out, 'install'), { recursive: true });
   await mkdir(join(out, 'util'), { recursive: true });
-  for (const rel of ['errors.ts', 'install/place.ts', 'util/process.ts']) {
+  for (const rel of ['errors.ts', 'install/place.ts', 'install/staging.ts', 'util/process.ts']) {
     const src = await readFile(join(srcDir, rel), 'utf8');
     const js = ts.transpileModule(src, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
@@ -277,7 +271,8 @@ async function buildChild(out: string): Promise<string> {
   await writeFile(
     script,
     `import { readFileSync } from 'node:fs';
-import { placeFiles, writeStaged } from './install/place.js';
+import { placeFiles } from './install/place.js';
+import { writeStaged } from './install/staging.js';
 const [target, a, b, lastGood] = process.argv.slice(2);
 const bufs = [readFileSync(a), readFileSync(b)];
 process.stdout.write('ready\\n');
