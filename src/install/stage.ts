@@ -33,7 +33,7 @@ export interface StageOptions {
  * (src/artifact/extract.ts, spec §3) into `scratchDir` (src/install/scratch.ts), checks every path
  * against the real destination (no symlink on the way, no file/directory swap) and against the
  * other artifacts of the install, `installed` ones included (no path from two artifacts, no file
- * of one where another has a directory: ERR_DEPENDENCY_CONFLICT), and lists the files that differ.
+ * of one where another has a directory: ERR_PATH_CONFLICT), and lists the files that differ.
  * Nothing is written to a destination here; on any failure every extraction is removed.
  */
 export async function stageAll(
@@ -101,7 +101,7 @@ function clash(path: string, a: { kind: 'file' | 'dir'; ref: string }, b: { kind
   const message = a.kind === b.kind
     ? `artifacts "${a.ref}" and "${b.ref}" both install "${path}"`
     : `artifact "${(a.kind === 'file' ? a : b).ref}" installs the file "${path}" where artifact "${(a.kind === 'dir' ? a : b).ref}" installs a directory`;
-  return new RulesctlError(ErrorCodes.DEPENDENCY_CONFLICT, `cannot install these artifacts together: ${message}`, {
+  return new RulesctlError(ErrorCodes.PATH_CONFLICT, `cannot install these artifacts together: ${message}`, {
     hint: 'leave one of them out, or install one of them into another directory in a separate run; nothing was written',
     details: { path, artifacts: [a.ref, b.ref] },
   });

@@ -49,7 +49,7 @@ describe('install: artifacts of one install against each other', () => {
     const req = await treeRequest(refs('a', 'b'));
     const err = await install(req, w.deps).catch((e: unknown) => e);
     expect(err).toMatchObject({
-      code: 'ERR_DEPENDENCY_CONFLICT',
+      code: 'ERR_PATH_CONFLICT',
       message: `cannot install these artifacts together: artifacts "${HOST}/rules/a:1.0.0" and "${HOST}/rules/b:1.0.0" both install "${join(req.rulesfilesDir, 'shared.yaml')}"`,
     });
     expect(await readdir(req.rulesfilesDir)).toEqual([]);
@@ -64,7 +64,7 @@ describe('install: artifacts of one install against each other', () => {
     await install(req, w.deps);
     const state = await snapshot(req.stateDir);
     for (const order of [refs('a', 'b'), refs('b', 'a')]) {
-      await expect(install({ ...req, refs: order }, w.deps)).rejects.toMatchObject({ code: 'ERR_DEPENDENCY_CONFLICT', details: { path: join(req.rulesfilesDir, 'shared.yaml') } });
+      await expect(install({ ...req, refs: order }, w.deps)).rejects.toMatchObject({ code: 'ERR_PATH_CONFLICT', details: { path: join(req.rulesfilesDir, 'shared.yaml') } });
       expect(await readFile(join(req.rulesfilesDir, 'shared.yaml'), 'utf8')).toBe('from A\n');
       expect(await snapshot(req.stateDir)).toEqual(state);
     }
@@ -77,7 +77,7 @@ describe('install: artifacts of one install against each other', () => {
     for (const order of [refs('a', 'b'), refs('b', 'a')]) {
       const req = await treeRequest(order);
       await expect(install(req, w.deps)).rejects.toMatchObject({
-        code: 'ERR_DEPENDENCY_CONFLICT',
+        code: 'ERR_PATH_CONFLICT',
         message: `cannot install these artifacts together: artifact "${HOST}/rules/b:1.0.0" installs the file "${join(req.rulesfilesDir, 'foo')}" where artifact "${HOST}/rules/a:1.0.0" installs a directory`,
       });
       expect(await readdir(req.rulesfilesDir)).toEqual([]);
