@@ -1,13 +1,12 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { follow } from '../../../src/api/index.js';
 import { readState } from '../../../src/install/state.js';
 import { memoryLogger } from '../../../src/log.js';
 import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
-import { followDirs, pushRules, rules, sha } from './_follow.js';
+import { followDirs, pushRules, rules, sha, until } from './_follow.js';
 
 /**
  * Falco's health around a follow swap, through the library's follow() (src/follow/run.ts wiring):
@@ -19,14 +18,6 @@ afterEach(async () => {
   await falco?.close();
   falco = undefined;
 });
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
 
 describe('artifact follow health check', () => {
   it('keeps a good update while Falco restarts, and does not swap while Falco is already unhealthy', async () => {
@@ -47,9 +38,9 @@ describe('artifact follow health check', () => {
       allowedTypes: ['rulesfile'], plainHttp: true, env: {}, home: d.home, logger: log, signal: ctrl.signal,
     });
     try {
-      await until(async () => (await readState(d.state, ref))?.digest === digests[0], 'v1 installed');
+      await until(async () => (await readState(d.state, ref))?.digest === digests[0], 30_000, 'v1 installed');
       digests.push(await pushRules(open.host, repo, '1', rules('v2', 3)));
-      await until(async () => (await readState(d.state, ref))?.digest === digests[1], 'v2 installed');
+      await until(async () => (await readState(d.state, ref))?.digest === digests[1], 30_000, 'v2 installed');
       expect(await readFile(target, 'utf8')).toBe(rules('v2', 3));
       expect(stand.reloads.some((r) => r.reads.some((x) => x.sha256 === sha(rules('v2', 3))))).toBe(true);
 
@@ -57,11 +48,11 @@ describe('artifact follow health check', () => {
       stand.setHealthy(false);
       const reloads = stand.reloads.length;
       digests.push(await pushRules(open.host, repo, '1', rules('v3', 3)));
-      await until(() => log.records.some((r) => r.msg === 'Unable to update artifact' && /not healthy before the update/.test(String(r.fields.reason))), 'the refused swap');
+      await until(() => log.records.some((r) => r.msg === 'Unable to update artifact' && /not healthy before the update/.test(String(r.fields.reason))), 30_000, 'the refused swap');
       expect(await readFile(target, 'utf8')).toBe(rules('v2', 3));
       expect(stand.reloads.length).toBe(reloads);
       stand.setHealthy(true);
-      await until(async () => (await readState(d.state, ref))?.digest === digests[2], 'v3 installed');
+      await until(async () => (await readState(d.state, ref))?.digest === digests[2], 30_000, 'v3 installed');
       expect(await readFile(target, 'utf8')).toBe(rules('v3', 3));
     } finally {
       ctrl.abort();
@@ -88,14 +79,14 @@ describe('artifact follow health check', () => {
       allowedTypes: ['rulesfile'], plainHttp: true, env: {}, home: d.home, logger: log, signal: ctrl.signal,
     });
     try {
-      await until(async () => (await readState(d.state, ref))?.digest === v1, 'v1 installed');
+      await until(async () => (await readState(d.state, ref))?.digest === v1, 30_000, 'v1 installed');
       await pushRules(open.host, repo, '1', rules('v2', 3));
       // While Falco restarts on v2: v2 crashes it, and the last-good copy is gone.
-      await until(async () => (await readFile(target, 'utf8')) === rules('v2', 3), 'v2 placed');
+      await until(async () => (await readFile(target, 'utf8')) === rules('v2', 3), 30_000, 'v2 placed');
       await rm(join(d.state, '.rulesctl', 'last-good'), { recursive: true, force: true });
       stand.setHealthy(false);
       const failed = (r: { msg: string; fields: Record<string, unknown> }) => r.msg === 'Unable to update artifact' || r.fields.reason === 'rolled-back';
-      await until(() => log.records.some(failed), 'the end of the v2 update');
+      await until(() => log.records.some(failed), 30_000, 'the end of the v2 update');
       expect(await readState(d.state, ref)).toBeUndefined();
       const outcome = log.records.find(failed)!;
       expect(outcome).toMatchObject({ level: 'error', msg: 'Unable to update artifact' });

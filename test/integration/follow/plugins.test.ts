@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { follow } from '../../../src/api/index.js';
 import { readState } from '../../../src/install/state.js';
 import { memoryLogger } from '../../../src/log.js';
 import { startFalcoStandIn, type FalcoStandIn } from '../../helpers/falco-stand-in.js';
 import { getRegistries, uniqueRepo } from '../../helpers/registries.js';
-import { followDirs, pushPlugin, pushRules, rules } from './_follow.js';
+import { followDirs, pushPlugin, pushRules, rules, until } from './_follow.js';
 
 /**
  * A rules update that needs a newer plugin than Falco had loaded at start (audit 07), through the
@@ -20,14 +19,6 @@ afterEach(async () => {
   await falco?.close();
   falco = undefined;
 });
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await delay(25);
-  }
-}
 
 function start(refs: string[], d: ReturnType<typeof followDirs>, stand: FalcoStandIn, log: ReturnType<typeof memoryLogger>, signal: AbortSignal) {
   return follow(refs, {
@@ -49,7 +40,7 @@ describe('artifact follow requirements on plugins', () => {
     const rulesRef = `${open.host}/${rulesRepo}:1`;
     const running = start([rulesRef, `${open.host}/${pluginRepo}:0`], d, falco, log, ctrl.signal);
     try {
-      await until(async () => (await readState(d.state, rulesRef))?.digest === rulesDigest, 'the rules installed');
+      await until(async () => (await readState(d.state, rulesRef))?.digest === rulesDigest, 20_000, 'the rules installed');
       expect(existsSync(join(d.plugins, 'libcontainer.so'))).toBe(true);
       expect(existsSync(join(d.rules, 'falco_rules.yaml'))).toBe(true);
     } finally {
@@ -70,11 +61,11 @@ describe('artifact follow requirements on plugins', () => {
     const ref = `${open.host}/${repo}:1`;
     const running = start([ref], d, stand, log, ctrl.signal);
     try {
-      await until(() => log.records.some((r) => r.fields.reason === 'requirements'), 'the refusal');
+      await until(() => log.records.some((r) => r.fields.reason === 'requirements'), 20_000, 'the refusal');
       expect(await readState(d.state, ref)).toBeUndefined();
       // Falco restarted meanwhile with json 0.8.0 (e.g. after another follower's swap).
       stand.setPluginVersions({ json: '0.8.0' });
-      await until(async () => (await readState(d.state, ref))?.digest === digest, 'the rules installed');
+      await until(async () => (await readState(d.state, ref))?.digest === digest, 20_000, 'the rules installed');
     } finally {
       ctrl.abort();
       await running;
